@@ -1,0 +1,10 @@
+/* punch.h: the whole public API of libpunch-1.0.
+ *
+ * Copyright 2026 The Punch developers
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include "punch-version.h"
+#include "punch-enum-types.h"
+#include "punch-error.h"
