@@ -7,4 +7,13 @@
 
 #include "punch-error.h"
 
+/**
+ * punch_error_quark:
+ *
+ * The quark of the %PUNCH_ERROR domain.
+ *
+ * Returns: the error domain quark
+ *
+ * Since: 0.1
+ */
 G_DEFINE_QUARK (punch-error-quark, punch_error)

@@ -8,3 +8,8 @@
 #include "punch-version.h"
 #include "punch-enum-types.h"
 #include "punch-error.h"
+#include "punch-public-key.h"
+#include "punch-peer-id.h"
+#include "punch-keypair.h"
+#include "punch-framing.h"
+#include "punch-multiaddr.h"

@@ -7,6 +7,55 @@
 
 #include "punch-error.h"
 
+/* The largest field number the protobuf encoding allows. */
+#define MAX_FIELD_NUMBER 536870911u /* 2^29 - 1 */
+
+/* protobuf-c accepts two keys that the protobuf encoding forbids when they
+ * are written in more bytes than needed (a key of field number 0 as 80 00,
+ * a field number above 2^29 - 1 in a five-byte key), keeps them as unknown
+ * fields and packs them back: such input is malformed. */
+static gboolean
+unknown_fields_valid (const ProtobufCMessage *message)
+{
+  const ProtobufCMessageDescriptor *desc = message->descriptor;
+
+  for (unsigned i = 0; i < message->n_unknown_fields; i++)
+    if (message->unknown_fields[i].tag == 0 ||
+        message->unknown_fields[i].tag > MAX_FIELD_NUMBER)
+      return FALSE;
+
+  for (unsigned i = 0; i < desc->n_fields; i++)
+    {
+      const ProtobufCFieldDescriptor *f = &desc->fields[i];
+      const char *base = (const char *) message;
+
+      if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+        continue;
+      if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+          *(const uint32_t *) (base + f->quantifier_offset) != f->id)
+        continue;
+
+      if (f->label == PROTOBUF_C_LABEL_REPEATED)
+        {
+          size_t n = *(const size_t *) (base + f->quantifier_offset);
+          ProtobufCMessage * const *sub = *(ProtobufCMessage * const * const *) (base + f->offset);
+
+          for (size_t j = 0; j < n; j++)
+            if (!unknown_fields_valid (sub[j]))
+              return FALSE;
+        }
+      else
+        {
+          const ProtobufCMessage *sub = *(ProtobufCMessage * const *) (base + f->offset);
+
+          if (sub != NULL && !unknown_fields_valid (sub))
+            return FALSE;
+        }
+    }
+
+  return TRUE;
+}
+
 /*
  * punch_proto_unpack:
  * @descriptor: the message type to decode
@@ -48,6 +97,8 @@ punch_proto_unpack (const ProtobufCMessageDescriptor *descriptor,
 
   message = protobuf_c_message_unpack (descriptor, NULL, len,
                                        data != NULL ? data : (const guint8 *) "");
+  if (message != NULL && !unknown_fields_valid (message))
+    g_clear_pointer (&message, punch_proto_free);
   if (message == NULL)
     {
       g_set_error (error, PUNCH_ERROR, PUNCH_ERROR_MALFORMED,

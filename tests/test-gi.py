@@ -1,0 +1,73 @@
+#!/usr/bin/python3
+"""test-gi.py: Punch through GObject Introspection, from Python.
+
+Runs against the build tree (GI_TYPELIB_PATH and LD_LIBRARY_PATH point at
+build/agent, set by meson).
+"""
+import os
+import tempfile
+import unittest
+
+import gi
+
+gi.require_version("Punch", "1.0")
+from gi.repository import GLib, Punch  # noqa: E402
+
+# libp2p/specs peer-ids/peer-ids.md, "Test vectors".
+ED25519_PRIVATE_KEY = bytes.fromhex(
+    "080112407e0830617c4a7de83925dfb2694556b12936c477a0e1feb2e148ec9da6"
+    "0fee7d1ed1e8fae2c4a144b8be8fd4b47bf3d3b34b871c3cacf6010f0e42d474fce27e")
+ED25519_PEER_ID = "12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq"
+
+
+class GiTests(unittest.TestCase):
+    def test_keypair_and_peer_id(self):
+        key = Punch.Keypair.generate(Punch.KeyType.ED25519)
+        peer_id = key.get_peer_id()
+        text = peer_id.to_string()
+        print("generated peer id:", text)
+        self.assertTrue(text.startswith("12D3KooW"))
+        self.assertEqual(Punch.PeerId.new_from_string(text).to_string(), text)
+
+    def test_spec_vector(self):
+        key = Punch.Keypair.new_from_protobuf(GLib.Bytes.new(ED25519_PRIVATE_KEY))
+        self.assertEqual(key.get_peer_id().to_string(), ED25519_PEER_ID)
+
+    def test_sign_verify(self):
+        key = Punch.Keypair.generate(Punch.KeyType.ED25519)
+        sig = key.sign(b"hello").get_data()
+        self.assertEqual(len(sig), 64)
+        self.assertTrue(key.get_public_key().verify(b"hello", sig))
+        with self.assertRaises(GLib.Error) as ctx:
+            key.get_public_key().verify(b"hellO", sig)
+        self.assertTrue(ctx.exception.matches(Punch.error_quark(),
+                                              Punch.Error.BAD_SIGNATURE))
+
+    def test_save_load(self):
+        key = Punch.Keypair.generate(Punch.KeyType.ED25519)
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "k")
+            key.save(path)
+            again = Punch.Keypair.load(path)
+        self.assertEqual(again.get_peer_id().to_string(),
+                         key.get_peer_id().to_string())
+
+    def test_multiaddr(self):
+        text = "/ip4/127.0.0.1/tcp/4001/p2p/" + ED25519_PEER_ID
+        addr = Punch.Multiaddr.new_from_string(text)
+        self.assertEqual(addr.to_string(), text)
+        self.assertEqual(addr.get_peer_id().to_string(), ED25519_PEER_ID)
+        self.assertTrue(addr.is_loopback())
+        again = Punch.Multiaddr.new_from_bytes(addr.get_bytes())
+        self.assertTrue(addr.equal(again))
+
+    def test_errors_are_gerrors(self):
+        with self.assertRaises(GLib.Error) as ctx:
+            Punch.Multiaddr.new_from_string("/ip4/999.1.1.1/tcp/1")
+        self.assertEqual(ctx.exception.domain, "punch-error-quark")
+        with self.assertRaises(GLib.Error):
+            Punch.PeerId.new_from_string("not-a-peer-id")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
