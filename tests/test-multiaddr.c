@@ -906,7 +906,7 @@ test_to_socket_address (void)
     "/ip4/1.2.3.4",
     "/ip4/1.2.3.4/ws",
     "/ip4/1.2.3.4/sctp/5",
-    "/p2p/" PEER_QM,
+    ("/p2p/" PEER_QM),
     "/tcp/80/ip4/1.2.3.4",
     "/ip6zone/nosuchinterface0/ip6/fe80::1/tcp/1",
   };

@@ -521,7 +521,6 @@ test_listener_ls_and_header (void)
   g_autoptr(GBytes) out = NULL;
   g_autoptr(GByteArray) expected =
     bytes_concat (na_msg, sizeof na_msg, na_msg, sizeof na_msg, NULL, 0);
-  g_autoptr(GByteArray) h = g_byte_array_new ();
 
   punch_multistream_start (listener);
   out = punch_multistream_pull_output (listener);
