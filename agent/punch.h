@@ -13,3 +13,8 @@
 #include "punch-keypair.h"
 #include "punch-framing.h"
 #include "punch-multiaddr.h"
+#include "punch-connection.h"
+#include "punch-stream.h"
+#include "punch-host.h"
+#include "punch-identify.h"
+#include "punch-ping.h"
