@@ -4,12 +4,15 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * Links only the exported API of libpunch-1.0. Results go to stdout,
- * errors to stderr as one line "punch: ...". Exit status: 0 on success,
+ * errors to stderr as one line "punch: ...". With --json, `serve` and
+ * `ping` print one JSON object per line per event instead. Exit status: 0 on success,
  * 1 when the operation failed (bad key file, bad address...), 2 on a
  * usage error.
  */
 #include <punch.h>
 
+#include <glib-unix.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -229,11 +232,847 @@ cmd_addr_decode (int argc, char **argv)
   return EXIT_OK;
 }
 
+/* JSON output: one object per line, written with a tiny escaper. */
+
+static void
+json_append_string (GString     *out,
+                    const gchar *value)
+{
+  if (value == NULL)
+    {
+      g_string_append (out, "null");
+      return;
+    }
+  g_string_append_c (out, '"');
+  for (const guchar *p = (const guchar *) value; *p != '\0'; p++)
+    {
+      switch (*p)
+        {
+        case '"':
+          g_string_append (out, "\\\"");
+          break;
+        case '\\':
+          g_string_append (out, "\\\\");
+          break;
+        case '\n':
+          g_string_append (out, "\\n");
+          break;
+        case '\r':
+          g_string_append (out, "\\r");
+          break;
+        case '\t':
+          g_string_append (out, "\\t");
+          break;
+        default:
+          if (*p < 0x20 || *p == 0x7f)
+            g_string_append_printf (out, "\\u%04x", *p);
+          else
+            g_string_append_c (out, (gchar) *p);
+        }
+    }
+  g_string_append_c (out, '"');
+}
+
+/* Strings that come from the network may be anything: keep JSON valid
+ * UTF-8 by replacing invalid sequences. */
+static void
+json_append_text (GString     *out,
+                  const gchar *value)
+{
+  g_autofree gchar *valid = value != NULL ? g_utf8_make_valid (value, -1) : NULL;
+
+  json_append_string (out, valid);
+}
+
+static void
+json_key (GString     *out,
+          const gchar *key)
+{
+  if (out->len > 1)
+    g_string_append_c (out, ',');
+  json_append_string (out, key);
+  g_string_append_c (out, ':');
+}
+
+static void
+json_string_member (GString     *out,
+                    const gchar *key,
+                    const gchar *value)
+{
+  json_key (out, key);
+  json_append_text (out, value);
+}
+
+static void
+json_int_member (GString     *out,
+                 const gchar *key,
+                 gint64       value)
+{
+  json_key (out, key);
+  g_string_append_printf (out, "%" G_GINT64_FORMAT, value);
+}
+
+static void
+json_multiaddr_member (GString        *out,
+                       const gchar    *key,
+                       PunchMultiaddr *addr)
+{
+  g_autofree gchar *text = addr != NULL ? punch_multiaddr_to_string (addr) : NULL;
+
+  json_string_member (out, key, text);
+}
+
+static void
+json_strv_member (GString             *out,
+                  const gchar         *key,
+                  const gchar * const *values)
+{
+  json_key (out, key);
+  g_string_append_c (out, '[');
+  for (guint i = 0; values != NULL && values[i] != NULL; i++)
+    {
+      if (i > 0)
+        g_string_append_c (out, ',');
+      json_append_text (out, values[i]);
+    }
+  g_string_append_c (out, ']');
+}
+
+static void
+json_multiaddrs_member (GString     *out,
+                        const gchar *key,
+                        GPtrArray   *addrs)
+{
+  g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; addrs != NULL && i < addrs->len; i++)
+    g_ptr_array_add (texts, punch_multiaddr_to_string (addrs->pdata[i]));
+  g_ptr_array_add (texts, NULL);
+  json_strv_member (out, key, (const gchar * const *) texts->pdata);
+}
+
+static GString *
+json_event_new (const gchar *event)
+{
+  GString *out = g_string_new ("{");
+
+  json_string_member (out, "event", event);
+  return out;
+}
+
+static void
+json_event_print (GString *out)
+{
+  g_string_append (out, "}\n");
+  fputs (out->str, stdout);
+  fflush (stdout);
+  g_string_free (out, TRUE);
+}
+
+static void
+print_line (const gchar *format,
+            ...) G_GNUC_PRINTF (1, 2);
+
+static void
+print_line (const gchar *format,
+            ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  vfprintf (stdout, format, args);
+  va_end (args);
+  fputc ('\n', stdout);
+  fflush (stdout);
+}
+
+static gchar *
+peer_id_text (PunchPeerId *peer_id)
+{
+  return peer_id != NULL ? punch_peer_id_to_string (peer_id) : g_strdup ("unknown");
+}
+
+static const gchar *
+direction_name (PunchDirection direction)
+{
+  return direction == PUNCH_DIRECTION_INBOUND ? "inbound" : "outbound";
+}
+
+/* The identity of a node: --key FILE, or a new Ed25519 key. */
+static PunchKeypair *
+load_or_generate_key (const gchar  *path,
+                      GError      **error)
+{
+  if (path != NULL)
+    return punch_keypair_load (path, error);
+  return punch_keypair_generate (PUNCH_KEY_TYPE_ED25519, error);
+}
+
+static void
+print_identify (gboolean           json,
+                PunchConnection   *connection,
+                PunchIdentifyInfo *info)
+{
+  g_autofree gchar *peer = peer_id_text (punch_connection_get_remote_peer_id (connection));
+  const gchar * const *protocols = punch_identify_info_get_protocols (info);
+  GPtrArray *listen = punch_identify_info_get_listen_addresses (info);
+  PunchMultiaddr *observed = punch_identify_info_get_observed_address (info);
+
+  if (json)
+    {
+      GString *out = json_event_new ("identify-received");
+
+      json_string_member (out, "peer_id", peer);
+      json_string_member (out, "agent_version", punch_identify_info_get_agent_version (info));
+      json_string_member (out, "protocol_version", punch_identify_info_get_protocol_version (info));
+      json_strv_member (out, "protocols", protocols);
+      json_multiaddrs_member (out, "listen_addrs", listen);
+      json_multiaddr_member (out, "observed_addr", observed);
+      json_event_print (out);
+    }
+  else
+    {
+      g_autofree gchar *joined = g_strjoinv (" ", (gchar **) protocols);
+      g_autofree gchar *observed_text = observed != NULL ? punch_multiaddr_to_string (observed) : NULL;
+      g_autofree gchar *agent = g_utf8_make_valid (punch_identify_info_get_agent_version (info) != NULL
+                                                   ? punch_identify_info_get_agent_version (info)
+                                                   : "unknown", -1);
+
+      print_line ("identified %s: agent %s", peer, agent);
+      print_line ("  protocols: %s", joined);
+      for (guint i = 0; i < listen->len; i++)
+        {
+          g_autofree gchar *text = punch_multiaddr_to_string (listen->pdata[i]);
+
+          print_line ("  listens on: %s", text);
+        }
+      if (observed_text != NULL)
+        print_line ("  sees us at: %s", observed_text);
+    }
+}
+
+/* The echo protocol that `punch serve` offers (tests use it): every byte
+ * read is written back, until the peer closes its side. */
+#define ECHO_PROTOCOL_ID "/punch/echo/1.0.0"
+#define ECHO_BUFFER_SIZE (64 * 1024)
+
+typedef struct {
+  PunchStream *stream;
+  guint8 *buf;
+} Echo;
+
+static void
+echo_free (Echo *echo)
+{
+  g_object_unref (echo->stream);
+  g_free (echo->buf);
+  g_free (echo);
+}
+
+static void echo_read (Echo *echo);
+
+static void
+on_echo_closed (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_io_stream_close_finish (G_IO_STREAM (source), result, NULL);
+  echo_free (user_data);
+}
+
+static void
+on_echo_written (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Echo *echo = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error))
+    {
+      g_debug ("echo: write failed: %s", error->message);
+      punch_stream_reset (echo->stream);
+      echo_free (echo);
+      return;
+    }
+  echo_read (echo);
+}
+
+static void
+on_echo_read (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  Echo *echo = user_data;
+  g_autoptr(GError) error = NULL;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
+
+  if (n < 0)
+    {
+      g_debug ("echo: read failed: %s", error->message);
+      punch_stream_reset (echo->stream);
+      echo_free (echo);
+      return;
+    }
+  if (n == 0)
+    {
+      g_io_stream_close_async (G_IO_STREAM (echo->stream), G_PRIORITY_DEFAULT, NULL,
+                               on_echo_closed, echo);
+      return;
+    }
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (echo->stream)),
+                                   echo->buf, (gsize) n, G_PRIORITY_DEFAULT, NULL,
+                                   on_echo_written, echo);
+}
+
+static void
+echo_read (Echo *echo)
+{
+  g_input_stream_read_async (g_io_stream_get_input_stream (G_IO_STREAM (echo->stream)),
+                             echo->buf, ECHO_BUFFER_SIZE, G_PRIORITY_DEFAULT, NULL,
+                             on_echo_read, echo);
+}
+
+typedef struct {
+  gboolean json;
+} Serve;
+
+static void
+handle_echo (PunchHost   *host,
+             PunchStream *stream,
+             gpointer     user_data)
+{
+  Serve *serve = user_data;
+  Echo *echo = g_new0 (Echo, 1);
+  PunchConnection *connection = punch_stream_get_connection (stream);
+
+  if (serve->json)
+    {
+      GString *out = json_event_new ("stream-opened");
+      g_autofree gchar *peer = peer_id_text (punch_connection_get_remote_peer_id (connection));
+
+      json_string_member (out, "protocol", punch_stream_get_protocol (stream));
+      json_string_member (out, "peer_id", peer);
+      json_event_print (out);
+    }
+  echo->stream = g_object_ref (stream);
+  echo->buf = g_malloc (ECHO_BUFFER_SIZE);
+  echo_read (echo);
+}
+
+static void
+on_serve_connection_opened (PunchHost       *host,
+                            PunchConnection *connection,
+                            gpointer         user_data)
+{
+  Serve *serve = user_data;
+  g_autofree gchar *peer = peer_id_text (punch_connection_get_remote_peer_id (connection));
+  g_autofree gchar *remote = NULL;
+  PunchMultiaddr *remote_addr = punch_connection_get_remote_address (connection);
+
+  remote = remote_addr != NULL ? punch_multiaddr_to_string (remote_addr) : NULL;
+  if (serve->json)
+    {
+      GString *out = json_event_new ("connection-opened");
+
+      json_string_member (out, "peer_id", peer);
+      json_string_member (out, "remote_addr", remote);
+      json_string_member (out, "direction", direction_name (punch_connection_get_direction (connection)));
+      json_event_print (out);
+    }
+  else
+    print_line ("connection opened: %s %s (%s)", peer, remote != NULL ? remote : "",
+                direction_name (punch_connection_get_direction (connection)));
+}
+
+static void
+on_serve_connection_closed (PunchHost       *host,
+                            PunchConnection *connection,
+                            const GError    *reason,
+                            gpointer         user_data)
+{
+  Serve *serve = user_data;
+  g_autofree gchar *peer = peer_id_text (punch_connection_get_remote_peer_id (connection));
+  const gchar *why = reason != NULL ? reason->message : "closed";
+
+  if (serve->json)
+    {
+      GString *out = json_event_new ("connection-closed");
+
+      json_string_member (out, "peer_id", peer);
+      json_string_member (out, "reason", why);
+      json_event_print (out);
+    }
+  else
+    print_line ("connection closed: %s (%s)", peer, why);
+}
+
+static void
+on_serve_identify (PunchIdentify     *identify,
+                   PunchConnection   *connection,
+                   PunchIdentifyInfo *info,
+                   gpointer           user_data)
+{
+  Serve *serve = user_data;
+
+  print_identify (serve->json, connection, info);
+}
+
+static gboolean
+on_quit_signal (gpointer user_data)
+{
+  g_main_loop_quit (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+typedef struct {
+  Serve *serve;
+  gchar *address;
+} ServeDial;
+
+static void
+on_serve_dialed (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  ServeDial *dial = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PunchConnection) connection = punch_host_dial_finish (PUNCH_HOST (source), result, &error);
+
+  if (connection == NULL)
+    {
+      if (dial->serve->json)
+        {
+          GString *out = json_event_new ("dial-failed");
+
+          json_string_member (out, "addr", dial->address);
+          json_string_member (out, "error", error->message);
+          json_event_print (out);
+        }
+      else
+        g_printerr ("punch: cannot connect to %s: %s\n", dial->address, error->message);
+    }
+  g_free (dial->address);
+  g_free (dial);
+}
+
+/* punch serve --listen MULTIADDR [--listen ...] [--connect MULTIADDR ...]
+ *             [--key FILE] [--json] */
+static int
+cmd_serve (int argc, char **argv)
+{
+  g_auto(GStrv) listen = NULL;
+  g_auto(GStrv) connect_to = NULL;
+  g_autofree gchar *key_path = NULL;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "listen", 'l', 0, G_OPTION_ARG_STRING_ARRAY, &listen,
+      "Listen on this address, such as /ip4/127.0.0.1/tcp/0 (repeatable)", "MULTIADDR" },
+    { "connect", 'c', 0, G_OPTION_ARG_STRING_ARRAY, &connect_to,
+      "Also connect to this peer once listening (repeatable)", "MULTIADDR" },
+    { "key", 'k', 0, G_OPTION_ARG_FILENAME, &key_path,
+      "Identity key file (default: a new Ed25519 key)", "FILE" },
+    { "json", 'j', 0, G_OPTION_ARG_NONE, &json,
+      "Print one JSON object per line per event", NULL },
+    G_OPTION_ENTRY_NULL
+  };
+  const char *usage = "serve --listen MULTIADDR [--listen MULTIADDR...] [--connect MULTIADDR...] [--key FILE] [--json]";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PunchKeypair) keypair = NULL;
+  g_autoptr(PunchHost) host = NULL;
+  g_autoptr(GPtrArray) listen_addrs = g_ptr_array_new_with_free_func ((GDestroyNotify) punch_multiaddr_unref);
+  g_autoptr(GPtrArray) connect_addrs = g_ptr_array_new_with_free_func ((GDestroyNotify) punch_multiaddr_unref);
+  g_autoptr(GPtrArray) bound = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  g_autofree gchar *peer = NULL;
+  g_autoptr(PunchMultiaddr) p2p = NULL;
+  PunchIdentify *identify;
+  Serve serve = { 0 };
+  guint sigint_id, sigterm_id;
+
+  if (!parse_options (usage, "Runs a node until SIGINT or SIGTERM.", entries, &argc, &argv, 0))
+    return EXIT_USAGE;
+  if (listen == NULL || listen[0] == NULL)
+    return usage_error (usage, "at least one --listen address is needed");
+
+  for (guint i = 0; listen[i] != NULL; i++)
+    {
+      PunchMultiaddr *addr = punch_multiaddr_new_from_string (listen[i], &error);
+
+      if (addr == NULL)
+        {
+          g_printerr ("punch: bad --listen address '%s': %s\n", listen[i], error->message);
+          return EXIT_USAGE;
+        }
+      g_ptr_array_add (listen_addrs, addr);
+    }
+  for (guint i = 0; connect_to != NULL && connect_to[i] != NULL; i++)
+    {
+      PunchMultiaddr *addr = punch_multiaddr_new_from_string (connect_to[i], &error);
+
+      if (addr == NULL)
+        {
+          g_printerr ("punch: bad --connect address '%s': %s\n", connect_to[i], error->message);
+          return EXIT_USAGE;
+        }
+      g_ptr_array_add (connect_addrs, addr);
+    }
+
+  keypair = load_or_generate_key (key_path, &error);
+  if (keypair == NULL)
+    return fail (error);
+
+  loop = g_main_loop_new (NULL, FALSE);
+  serve.json = json;
+
+  /* Before anything is printed: whoever reads the addresses may stop us
+   * at once. */
+  sigint_id = g_unix_signal_add (SIGINT, on_quit_signal, loop);
+  sigterm_id = g_unix_signal_add (SIGTERM, on_quit_signal, loop);
+
+  host = punch_host_new (keypair);
+  punch_ping_attach_responder (host);
+  identify = punch_identify_get_for_host (host);
+  punch_host_set_stream_handler (host, ECHO_PROTOCOL_ID, handle_echo, &serve, NULL);
+  g_signal_connect (host, "connection-opened", G_CALLBACK (on_serve_connection_opened), &serve);
+  g_signal_connect (host, "connection-closed", G_CALLBACK (on_serve_connection_closed), &serve);
+  g_signal_connect (identify, "identify-received", G_CALLBACK (on_serve_identify), &serve);
+
+  for (guint i = 0; i < listen_addrs->len; i++)
+    if (!punch_host_listen (host, listen_addrs->pdata[i], &error))
+      {
+        g_autofree gchar *text = punch_multiaddr_to_string (listen_addrs->pdata[i]);
+
+        g_printerr ("punch: cannot listen on %s: %s\n", text, error->message);
+        g_source_remove (sigint_id);
+        g_source_remove (sigterm_id);
+        punch_host_close (host);
+        return EXIT_FAILED;
+      }
+
+  peer = punch_peer_id_to_string (punch_host_get_peer_id (host));
+  p2p = punch_multiaddr_new_from_peer_id (punch_host_get_peer_id (host));
+  bound = punch_host_get_listen_addresses (host);
+  {
+    g_autoptr(GPtrArray) full = g_ptr_array_new_with_free_func ((GDestroyNotify) punch_multiaddr_unref);
+
+    /* The host's addresses end with /p2p/ID; add it where missing. */
+    for (guint i = 0; bound != NULL && i < bound->len; i++)
+      {
+        PunchMultiaddr *addr = bound->pdata[i];
+        guint n = punch_multiaddr_get_n_components (addr);
+        PunchMultiaddr *with_id;
+
+        if (n > 0 && punch_multiaddr_get_protocol (addr, n - 1) == PUNCH_MULTIADDR_PROTOCOL_P2P)
+          with_id = punch_multiaddr_ref (addr);
+        else
+          with_id = punch_multiaddr_encapsulate (addr, p2p, NULL);
+        if (with_id != NULL)
+          g_ptr_array_add (full, with_id);
+      }
+    if (json)
+      {
+        GString *out = json_event_new ("listening");
+
+        json_multiaddrs_member (out, "addrs", full);
+        json_string_member (out, "peer_id", peer);
+        json_event_print (out);
+      }
+    else
+      for (guint i = 0; i < full->len; i++)
+        {
+          g_autofree gchar *text = punch_multiaddr_to_string (full->pdata[i]);
+
+          print_line ("%s", text);
+        }
+  }
+
+  for (guint i = 0; i < connect_addrs->len; i++)
+    {
+      ServeDial *dial = g_new0 (ServeDial, 1);
+
+      dial->serve = &serve;
+      dial->address = g_strdup (connect_to[i]);
+      punch_host_dial_async (host, connect_addrs->pdata[i], NULL, on_serve_dialed, dial);
+    }
+
+  g_main_loop_run (loop);
+  g_source_remove (sigint_id);
+  g_source_remove (sigterm_id);
+
+  g_signal_handlers_disconnect_by_data (host, &serve);
+  g_signal_handlers_disconnect_by_data (identify, &serve);
+  punch_host_remove_stream_handler (host, ECHO_PROTOCOL_ID);
+  punch_host_close (host);
+  /* Let the closes run (bounded). */
+  for (guint i = 0; i < 100 && g_main_context_iteration (NULL, FALSE); i++)
+    ;
+  return EXIT_OK;
+}
+
+/* punch ping: dial, identify, ping. */
+
+typedef struct {
+  GCancellable *cancellable;
+  GSource *timer;
+  gboolean timed_out;
+  GError *error;
+  gpointer result;
+  gint64 rtt_us;
+  gboolean done;
+} Step;
+
+static gboolean
+on_step_timeout (gpointer data)
+{
+  Step *step = data;
+
+  step->timed_out = TRUE;
+  g_cancellable_cancel (step->cancellable);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+step_begin (Step  *step,
+            guint  timeout_s)
+{
+  g_clear_object (&step->cancellable);
+  g_clear_error (&step->error);
+  step->cancellable = g_cancellable_new ();
+  step->timed_out = FALSE;
+  step->done = FALSE;
+  step->result = NULL;
+  step->rtt_us = -1;
+  step->timer = g_timeout_source_new_seconds (timeout_s);
+  g_source_set_callback (step->timer, on_step_timeout, step, NULL);
+  g_source_attach (step->timer, NULL);
+}
+
+/* Runs the loop until the step is done; FALSE on error (in step->error). */
+static gboolean
+step_wait (Step        *step,
+           const gchar *what,
+           guint        timeout_s)
+{
+  while (!step->done)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_destroy (step->timer);
+  g_clear_pointer (&step->timer, g_source_unref);
+  if (step->error != NULL && step->timed_out)
+    {
+      g_clear_error (&step->error);
+      g_set_error (&step->error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                   "%s timed out after %u s", what, timeout_s);
+    }
+  return step->error == NULL;
+}
+
+static void
+on_ping_dialed (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  Step *step = user_data;
+
+  step->result = punch_host_dial_finish (PUNCH_HOST (source), result, &step->error);
+  step->done = TRUE;
+}
+
+static void
+on_ping_identified (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  Step *step = user_data;
+
+  step->result = punch_identify_identify_finish (PUNCH_IDENTIFY (source), result, &step->error);
+  step->done = TRUE;
+}
+
+static void
+on_ping_done (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  Step *step = user_data;
+
+  step->rtt_us = punch_ping_finish (PUNCH_CONNECTION (source), result, &step->error);
+  step->done = TRUE;
+}
+
+static void
+on_interval_done (gpointer data)
+{
+  ((Step *) data)->done = TRUE;
+}
+
+static gboolean
+on_interval (gpointer data)
+{
+  return G_SOURCE_REMOVE;
+}
+
+static int
+ping_fail (const gchar  *what,
+           const GError *error)
+{
+  g_printerr ("punch: %s: %s\n", what, error->message);
+  return EXIT_FAILED;
+}
+
+/* punch ping MULTIADDR [--count N] [--key FILE] [--json] [--timeout S] */
+static int
+cmd_ping (int argc, char **argv)
+{
+  gint count = 1;
+  gint timeout_s = 10;
+  gdouble interval_s = 1.0;
+  g_autofree gchar *key_path = NULL;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "count", 'n', 0, G_OPTION_ARG_INT, &count, "Number of pings (default 1)", "N" },
+    { "interval", 'i', 0, G_OPTION_ARG_DOUBLE, &interval_s,
+      "Seconds between pings (default 1)", "S" },
+    { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout_s,
+      "Seconds each step (connect, identify, each ping) may take (default 10)", "S" },
+    { "key", 'k', 0, G_OPTION_ARG_FILENAME, &key_path,
+      "Identity key file (default: a new Ed25519 key)", "FILE" },
+    { "json", 'j', 0, G_OPTION_ARG_NONE, &json,
+      "Print one JSON object per line per event", NULL },
+    G_OPTION_ENTRY_NULL
+  };
+  const char *usage = "ping MULTIADDR [--count N] [--interval S] [--timeout S] [--key FILE] [--json]";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PunchMultiaddr) address = NULL;
+  g_autoptr(PunchKeypair) keypair = NULL;
+  g_autoptr(PunchHost) host = NULL;
+  g_autoptr(PunchConnection) connection = NULL;
+  g_autoptr(PunchIdentifyInfo) info = NULL;
+  g_autofree gchar *peer = NULL;
+  PunchIdentify *identify;
+  Step step = { 0 };
+  int status = EXIT_OK;
+
+  if (!parse_options (usage, "Connects to a peer, identifies it and pings it.",
+                      entries, &argc, &argv, 1))
+    return EXIT_USAGE;
+  if (count < 1 || count > 1000000)
+    return usage_error (usage, "--count must be between 1 and 1000000");
+  if (timeout_s < 1 || timeout_s > 3600)
+    return usage_error (usage, "--timeout must be between 1 and 3600 seconds");
+  if (!(interval_s >= 0 && interval_s <= 3600))
+    return usage_error (usage, "--interval must be between 0 and 3600 seconds");
+
+  address = punch_multiaddr_new_from_string (argv[1], &error);
+  if (address == NULL)
+    {
+      g_printerr ("punch: bad address '%s': %s\n", argv[1], error->message);
+      return EXIT_USAGE;
+    }
+  keypair = load_or_generate_key (key_path, &error);
+  if (keypair == NULL)
+    return fail (error);
+
+  host = punch_host_new (keypair);
+  punch_ping_attach_responder (host);
+  identify = punch_identify_get_for_host (host);
+
+  /* Connect. */
+  step_begin (&step, (guint) timeout_s);
+  punch_host_dial_async (host, address, step.cancellable, on_ping_dialed, &step);
+  if (!step_wait (&step, "connecting", (guint) timeout_s))
+    {
+      status = ping_fail ("cannot connect", step.error);
+      goto out;
+    }
+  connection = step.result;
+  peer = peer_id_text (punch_connection_get_remote_peer_id (connection));
+  {
+    g_autofree gchar *remote = NULL;
+    PunchMultiaddr *remote_addr = punch_connection_get_remote_address (connection);
+
+    remote = remote_addr != NULL ? punch_multiaddr_to_string (remote_addr) : NULL;
+    if (json)
+      {
+        GString *out = json_event_new ("connected");
+
+        json_string_member (out, "peer_id", peer);
+        json_string_member (out, "remote_addr", remote);
+        json_event_print (out);
+      }
+    else
+      print_line ("connected to %s at %s", peer, remote != NULL ? remote : "?");
+  }
+
+  /* Identify (it started when the connection opened). */
+  step_begin (&step, (guint) timeout_s);
+  punch_identify_identify_async (identify, connection, step.cancellable, on_ping_identified, &step);
+  if (!step_wait (&step, "identify", (guint) timeout_s))
+    {
+      /* Not fatal: a peer may not speak identify; ping may still work. */
+      g_printerr ("punch: identify failed: %s\n", step.error->message);
+    }
+  else
+    {
+      info = step.result;
+      print_identify (json, connection, info);
+    }
+
+  /* Ping. */
+  for (gint seq = 1; seq <= count; seq++)
+    {
+      if (seq > 1 && interval_s > 0)
+        {
+          GSource *wait = g_timeout_source_new ((guint) (interval_s * 1000));
+
+          step.done = FALSE;
+          g_source_set_callback (wait, on_interval, &step, on_interval_done);
+          g_source_attach (wait, NULL);
+          g_source_unref (wait);
+          while (!step.done)
+            g_main_context_iteration (NULL, TRUE);
+        }
+
+      step_begin (&step, (guint) timeout_s);
+      punch_ping_async (connection, step.cancellable, on_ping_done, &step);
+      if (!step_wait (&step, "ping", (guint) timeout_s))
+        {
+          status = ping_fail ("ping failed", step.error);
+          goto out;
+        }
+      if (json)
+        {
+          GString *out = json_event_new ("ping");
+
+          json_string_member (out, "peer_id", peer);
+          json_int_member (out, "seq", seq);
+          json_int_member (out, "rtt_us", step.rtt_us);
+          json_event_print (out);
+        }
+      else
+        print_line ("ping %d: %.3f ms", seq, step.rtt_us / 1000.0);
+    }
+
+out:
+  g_clear_error (&step.error);
+  g_clear_object (&step.cancellable);
+  if (connection != NULL)
+    punch_connection_close (connection);
+  punch_host_close (host);
+  for (guint i = 0; i < 100 && g_main_context_iteration (NULL, FALSE); i++)
+    ;
+  return status;
+}
+
 static const Command commands[] = {
   { "id new", "FILE [--type TYPE] [--force]", "create an identity key file", cmd_id_new },
   { "id show", "FILE", "print the peer id of a key file", cmd_id_show },
   { "addr encode", "MULTIADDR", "multiaddr text to binary (hex)", cmd_addr_encode },
   { "addr decode", "HEX", "binary multiaddr (hex) to text", cmd_addr_decode },
+  { "serve", "--listen MULTIADDR [--listen ...] [--connect MULTIADDR...] [--key FILE] [--json]",
+    "run a node (identify, ping, echo) until SIGINT/SIGTERM", cmd_serve },
+  { "ping", "MULTIADDR [--count N] [--interval S] [--timeout S] [--key FILE] [--json]",
+    "connect to a peer, identify it and ping it", cmd_ping },
 };
 
 static void
@@ -260,8 +1099,12 @@ main (int argc, char **argv)
       return EXIT_OK;
     }
 
-  /* Commands are two words ("id new"); the second word becomes argv[0]
-   * of the command, so its option parser sees "new FILE ...". */
+  /* Commands are one word ("serve") or two ("id new"); the last word
+   * becomes argv[0] of the command, so its option parser sees
+   * "new FILE ...". */
+  for (gsize i = 0; argc >= 2 && i < G_N_ELEMENTS (commands); i++)
+    if (strchr (commands[i].name, ' ') == NULL && g_str_equal (argv[1], commands[i].name))
+      return commands[i].run (argc - 1, argv + 1);
   for (gsize i = 0; argc >= 3 && i < G_N_ELEMENTS (commands); i++)
     {
       g_autofree char *name = g_strdup_printf ("%s %s", argv[1], argv[2]);

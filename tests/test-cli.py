@@ -4,11 +4,16 @@
 Expected values come from the specifications (peer-ids.md test vectors,
 the multiaddr binary layout), never from the tool itself.
 """
+import json
 import os
+import queue
+import signal
 import stat
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import unittest
 
 PUNCH = os.environ.get("PUNCH_CLI", "build/examples/punch")
@@ -141,6 +146,210 @@ class AddrTests(unittest.TestCase):
             r = punch(*args)
             self.assertEqual(r.returncode, 1, args)
             self.assertTrue(r.stderr.startswith("punch: "), (args, r.stderr))
+
+
+class Serve:
+    """`punch serve --json` in the background; killed by PID at the end."""
+
+    def __init__(self, *args):
+        self.proc = subprocess.Popen(
+            [PUNCH, "serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--json", *args],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True)
+        self.events = queue.Queue()
+        self.seen = []
+        self.stderr = []
+        self.threads = [threading.Thread(target=self._pump, daemon=True),
+                        threading.Thread(target=lambda: self.stderr.extend(self.proc.stderr),
+                                         daemon=True)]
+        for t in self.threads:
+            t.start()
+        hello = self.expect("listening", lambda e: True, 20)
+        self.peer_id = hello["peer_id"]
+        self.addrs = hello["addrs"]
+
+    def _pump(self):
+        for line in self.proc.stdout:
+            self.events.put(json.loads(line))
+        self.events.put(None)
+
+    def expect(self, name, pred, timeout):
+        deadline = time.monotonic() + timeout
+        for e in self.seen:
+            if e.get("event") == name and pred(e):
+                return e
+        while time.monotonic() < deadline:
+            try:
+                e = self.events.get(timeout=min(0.2, max(0.01, deadline - time.monotonic())))
+            except queue.Empty:
+                continue
+            if e is None:
+                break
+            self.seen.append(e)
+            if e.get("event") == name and pred(e):
+                return e
+        raise AssertionError(f"no {name} event within {timeout} s; seen {self.seen}; "
+                             f"stderr {''.join(self.stderr)}")
+
+    def stop(self):
+        try:
+            if self.proc.poll() is None:
+                os.kill(self.proc.pid, signal.SIGTERM)
+                try:
+                    self.proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    os.kill(self.proc.pid, signal.SIGKILL)
+                    self.proc.wait(timeout=10)
+                    raise
+            return self.proc.returncode
+        finally:
+            for t in self.threads:
+                t.join(timeout=5)
+            self.proc.stdout.close()
+            self.proc.stderr.close()
+
+
+class ServePingTests(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
+        self.servers = []
+
+    def tearDown(self):
+        for s in self.servers:
+            try:
+                s.stop()
+            except Exception:
+                pass
+        self.dir.cleanup()
+
+    def serve(self, *args):
+        s = Serve(*args)
+        self.servers.append(s)
+        return s
+
+    def test_serve_usage_errors(self):
+        for args in (("serve",), ("serve", "--listen", "not-an-address"),
+                     ("serve", "--listen", "/ip4/127.0.0.1/tcp/0", "extra"),
+                     ("serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--connect", "nope")):
+            r = punch(*args)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+            self.assertTrue(r.stderr.startswith("punch: "), (args, r.stderr))
+
+    def test_serve_cannot_listen(self):
+        r = punch("serve", "--listen", "/ip4/127.0.0.1/udp/0")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertTrue(r.stderr.startswith("punch: "), r.stderr)
+
+    def test_serve_with_key_prints_addresses(self):
+        key = os.path.join(self.dir.name, "k")
+        fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(ED25519_PRIVATE_KEY)
+        s = self.serve("--key", key)
+        self.assertEqual(s.peer_id, ED25519_PEER_ID)
+        self.assertEqual(len(s.addrs), 1)
+        self.assertRegex(s.addrs[0],
+                         r"^/ip4/127\.0\.0\.1/tcp/[1-9][0-9]*/p2p/" + ED25519_PEER_ID + "$")
+        self.assertEqual(s.stop(), 0)
+
+    def test_serve_plain_output(self):
+        proc = subprocess.Popen([PUNCH, "serve", "--listen", "/ip4/127.0.0.1/tcp/0",
+                                 "--listen", "/ip6/::1/tcp/0"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            first = proc.stdout.readline().strip()
+            self.assertRegex(first, r"^/ip4/127\.0\.0\.1/tcp/\d+/p2p/12D3KooW\w+$")
+        finally:
+            os.kill(proc.pid, signal.SIGINT)
+            try:
+                out, err = proc.communicate(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                raise
+        # ::1 may be missing on the machine; when it is there it is listed.
+        self.assertEqual(proc.returncode, 0 if "::1" in out or "cannot listen" not in err else 1)
+
+    def test_ping_usage_errors(self):
+        for args in (("ping",), ("ping", "nope"), ("ping", "/ip4/127.0.0.1/tcp/1", "x"),
+                     ("ping", "/ip4/127.0.0.1/tcp/1", "--count", "0"),
+                     ("ping", "/ip4/127.0.0.1/tcp/1", "--timeout", "0")):
+            r = punch(*args)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+            self.assertTrue(r.stderr.startswith("punch: "), (args, r.stderr))
+
+    def test_ping_refused(self):
+        # A port nobody listens on: bind one, then close it.
+        import socket
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        r = punch("ping", f"/ip4/127.0.0.1/tcp/{port}", "--timeout", "5")
+        self.assertEqual(r.returncode, 1)
+        self.assertTrue(r.stderr.startswith("punch: cannot connect"), r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+
+    def test_ping_serve(self):
+        s = self.serve()
+        r = punch("ping", s.addrs[0], "--count", "2", "--interval", "0.1", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        events = [json.loads(line) for line in r.stdout.splitlines()]
+        names = [e["event"] for e in events]
+        self.assertEqual(names, ["connected", "identify-received", "ping", "ping"], events)
+        connected, ident, p1, p2 = events
+        self.assertEqual(connected["peer_id"], s.peer_id)
+        self.assertEqual(ident["peer_id"], s.peer_id)
+        self.assertEqual(ident["agent_version"], "punch/0.1.0")
+        self.assertEqual(ident["protocol_version"], "ipfs/0.1.0")
+        for proto in ("/ipfs/id/1.0.0", "/ipfs/id/push/1.0.0", "/ipfs/ping/1.0.0",
+                      "/punch/echo/1.0.0"):
+            self.assertIn(proto, ident["protocols"])
+        self.assertEqual(ident["listen_addrs"], [a.rsplit("/p2p/", 1)[0] for a in s.addrs])
+        self.assertRegex(ident["observed_addr"], r"^/ip4/127\.0\.0\.1/tcp/\d+$")
+        self.assertEqual((p1["seq"], p2["seq"]), (1, 2))
+        self.assertGreater(p1["rtt_us"], 0)
+
+        # The server saw the pinger connect, identified it, saw it leave.
+        opened = s.expect("connection-opened", lambda e: True, 10)
+        self.assertEqual(opened["direction"], "inbound")
+        self.assertEqual(opened["remote_addr"], ident["observed_addr"])
+        back = s.expect("identify-received", lambda e: e["peer_id"] == opened["peer_id"], 10)
+        self.assertEqual(back["agent_version"], "punch/0.1.0")
+        self.assertEqual(back["listen_addrs"], [])
+        self.assertEqual(back["observed_addr"], s.addrs[0].rsplit("/p2p/", 1)[0])
+        s.expect("connection-closed", lambda e: e["peer_id"] == opened["peer_id"], 10)
+        self.assertEqual(s.stop(), 0)
+
+    def test_ping_plain(self):
+        s = self.serve()
+        r = punch("ping", s.addrs[0])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(f"connected to {s.peer_id}", r.stdout)
+        self.assertIn("agent punch/0.1.0", r.stdout)
+        self.assertRegex(r.stdout, r"ping 1: \d+\.\d{3} ms")
+
+    def test_ping_wrong_peer_id(self):
+        s = self.serve()
+        wrong = s.addrs[0].rsplit("/p2p/", 1)[0] + "/p2p/" + ED25519_PEER_ID
+        r = punch("ping", wrong, "--timeout", "5")
+        self.assertEqual(r.returncode, 1)
+        self.assertTrue(r.stderr.startswith("punch: cannot connect"), r.stderr)
+        self.assertIn(ED25519_PEER_ID, r.stderr)
+        self.assertEqual(r.stdout, "")
+        # The server is still up and serves the next one.
+        self.assertEqual(punch("ping", s.addrs[0]).returncode, 0)
+
+    def test_serve_connect_and_echo_between_two_nodes(self):
+        a = self.serve()
+        b = self.serve("--connect", a.addrs[0])
+        out = b.expect("connection-opened", lambda e: True, 10)
+        self.assertEqual(out["direction"], "outbound")
+        self.assertEqual(out["peer_id"], a.peer_id)
+        got = b.expect("identify-received", lambda e: True, 10)
+        self.assertEqual(got["listen_addrs"], [x.rsplit("/p2p/", 1)[0] for x in a.addrs])
+        inbound = a.expect("connection-opened", lambda e: True, 10)
+        self.assertEqual(inbound["peer_id"], b.peer_id)
+        self.assertEqual(inbound["direction"], "inbound")
 
 
 if __name__ == "__main__":
