@@ -730,8 +730,8 @@ cmd_serve (int argc, char **argv)
   sigint_id = g_unix_signal_add (SIGINT, on_quit_signal, loop);
   sigterm_id = g_unix_signal_add (SIGTERM, on_quit_signal, loop);
 
+  /* A host serves identify and ping by itself. */
   host = punch_host_new (keypair);
-  punch_ping_attach_responder (host);
   identify = punch_identify_get_for_host (host);
   punch_host_set_stream_handler (host, ECHO_PROTOCOL_ID, handle_echo, &serve, NULL);
   g_signal_connect (host, "connection-opened", G_CALLBACK (on_serve_connection_opened), &serve);
@@ -811,6 +811,40 @@ cmd_serve (int argc, char **argv)
 }
 
 /* punch ping: dial, identify, ping. */
+
+static void
+on_closed (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  punch_connection_close_finish (PUNCH_CONNECTION (source), result, NULL);
+  *(gboolean *) user_data = TRUE;
+}
+
+static gboolean
+on_flag_timeout (gpointer user_data)
+{
+  *(gboolean *) user_data = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Closes @connection cleanly (GO_AWAY, close_notify) so the peer sees no
+ * reset, waiting at most @timeout_s seconds. */
+static void
+close_gracefully (PunchConnection *connection,
+                  guint            timeout_s)
+{
+  gboolean closed = FALSE, timed_out = FALSE;
+  guint timer = g_timeout_add_seconds (timeout_s, on_flag_timeout, &timed_out);
+
+  punch_connection_close_async (connection, NULL, on_closed, &closed);
+  while (!closed && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (timer);
+  if (!closed)
+    punch_connection_close (connection);
+}
 
 typedef struct {
   GCancellable *cancellable;
@@ -974,7 +1008,6 @@ cmd_ping (int argc, char **argv)
     return fail (error);
 
   host = punch_host_new (keypair);
-  punch_ping_attach_responder (host);
   identify = punch_identify_get_for_host (host);
 
   /* Connect. */
@@ -1057,7 +1090,7 @@ out:
   g_clear_error (&step.error);
   g_clear_object (&step.cancellable);
   if (connection != NULL)
-    punch_connection_close (connection);
+    close_gracefully (connection, 2);
   punch_host_close (host);
   for (guint i = 0; i < 100 && g_main_context_iteration (NULL, FALSE); i++)
     ;

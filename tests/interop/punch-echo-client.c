@@ -266,8 +266,6 @@ main (int argc, char **argv)
 
   loop = g_main_loop_new (NULL, FALSE);
   host = punch_host_new (keypair);
-  punch_ping_attach_responder (host);
-  punch_identify_get_for_host (host);
   timer = g_timeout_add_seconds (TIMEOUT_S, on_timeout, cancellable);
 
   dial.loop = loop;
