@@ -61,6 +61,51 @@ class GiTests(unittest.TestCase):
         again = Punch.Multiaddr.new_from_bytes(addr.get_bytes())
         self.assertTrue(addr.equal(again))
 
+    def test_hosts_connect(self):
+        """Two hosts on loopback, driven from Python: a dial authenticates
+        the listener's peer id and both sides announce the connection."""
+        a = Punch.Host.new(Punch.Keypair.generate(Punch.KeyType.ED25519))
+        b = Punch.Host.new(Punch.Keypair.generate(Punch.KeyType.ED25519))
+        b.listen(Punch.Multiaddr.new_from_string("/ip4/127.0.0.1/tcp/0"))
+        target = b.get_listen_addresses()[0]
+        self.assertEqual(target.get_peer_id().to_string(),
+                         b.get_peer_id().to_string())
+
+        opened = []
+        b.connect("connection-opened", lambda host, conn: opened.append(conn))
+        result = {}
+        loop = GLib.MainLoop()
+
+        def dialed(host, res):
+            try:
+                result["conn"] = host.dial_finish(res)
+            except GLib.Error as e:
+                result["error"] = e
+            loop.quit()
+
+        a.dial_async(target, None, dialed)
+        GLib.timeout_add_seconds(20, loop.quit)  # failsafe
+        loop.run()
+        self.assertNotIn("error", result)
+        conn = result["conn"]
+        self.assertEqual(conn.get_remote_peer_id().to_string(),
+                         b.get_peer_id().to_string())
+        self.assertEqual(conn.get_direction(), Punch.Direction.OUTBOUND)
+        # Bounded wait: a 10 ms tick keeps iteration() from blocking, for
+        # at most 1000 ticks.
+        ctx = GLib.MainContext.default()
+        tick = GLib.timeout_add(10, lambda: True)
+        for _ in range(1000):
+            if opened:
+                break
+            ctx.iteration(True)
+        GLib.source_remove(tick)
+        self.assertEqual(len(opened), 1)
+        self.assertEqual(opened[0].get_remote_peer_id().to_string(),
+                         a.get_peer_id().to_string())
+        a.close()
+        b.close()
+
     def test_errors_are_gerrors(self):
         with self.assertRaises(GLib.Error) as ctx:
             Punch.Multiaddr.new_from_string("/ip4/999.1.1.1/tcp/1")
