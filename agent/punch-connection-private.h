@@ -12,8 +12,9 @@
 
 G_BEGIN_DECLS
 
-/* Bytes asked of the socket per read. */
-#define PUNCH_CONNECTION_READ_SIZE (64 * 1024)
+/* Bytes asked of the socket per read, and reads per wakeup at most. */
+#define PUNCH_CONNECTION_READ_SIZE (256 * 1024)
+#define PUNCH_CONNECTION_READS_PER_WAKEUP 4
 
 /* Yamux output is not pulled (so stream writes stall once the session's
  * output is full) while this much ciphertext waits for the socket. */
@@ -25,6 +26,10 @@ G_BEGIN_DECLS
 
 /* The yamux session's max_output: pending output beyond it refuses writes. */
 #define PUNCH_CONNECTION_YAMUX_MAX_OUTPUT (256 * 1024)
+
+/* Output buffers larger than this after a write are freed rather than
+ * kept for the next one. */
+#define PUNCH_CONNECTION_RETAINED_BUFFER (1024 * 1024)
 
 /* After a graceful close the socket is shut down for writing; the peer has
  * this long to close its side before the socket is closed anyway. */

@@ -79,9 +79,11 @@ struct _PunchConnection {
   GCancellable *cancellable;
   guint8 *read_buffer;
   guint8 *plaintext;
-  gboolean reading;
-  GBytes *writing;              /* being written */
-  GByteArray *out;              /* waiting for the write to finish */
+  GSource *read_source;         /* socket readable; holds a reference */
+  gboolean writing;             /* a write of write_buffer is outstanding */
+  GByteArray *write_buffer;     /* being written; kept for reuse */
+  GByteArray *out;              /* waiting for the write to finish; TLS
+                                 * appends its records here directly */
 
   PunchMultistream *ms;         /* security, then muxer negotiation */
   PunchTlsSession *tls;
@@ -174,7 +176,7 @@ describe (PunchConnection *self)
 static gsize
 queued_for_socket (PunchConnection *self)
 {
-  return self->out->len + (self->writing != NULL ? g_bytes_get_size (self->writing) : 0);
+  return self->out->len + (self->writing ? self->write_buffer->len : 0);
 }
 
 static void
@@ -206,6 +208,31 @@ send_plaintext (PunchConnection *self,
       return FALSE;
     }
   take_tls_output (self);
+  return TRUE;
+}
+
+/* Encrypts what yamux queued, straight from its buffer into ours (the TLS
+ * session's output sink); on error the connection closes. */
+static gboolean
+send_yamux_output (PunchConnection *self,
+                   gboolean        *out_sent)
+{
+  g_autoptr(GError) error = NULL;
+  gsize len = 0;
+  const guint8 *data = punch_yamux_session_peek_output (self->yamux, &len);
+  gboolean ok;
+
+  *out_sent = data != NULL;
+  if (data == NULL)
+    return TRUE;
+  ok = punch_tls_session_write (self->tls, data, len, &error) >= 0;
+  punch_yamux_session_consume_output (self->yamux);
+  take_tls_output (self);
+  if (!ok)
+    {
+      shut_down (self, g_steal_pointer (&error), FALSE);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -799,6 +826,9 @@ start_yamux (PunchConnection *self)
   config.max_output = PUNCH_CONNECTION_YAMUX_MAX_OUTPUT;
 
   self->yamux = punch_yamux_session_new (self->direction == PUNCH_DIRECTION_OUTBOUND, &config);
+  /* Measure the RTT at once (as go-yamux does): receive-window auto-tuning
+   * needs it, and the first keepalive ping is 30 s away. */
+  punch_yamux_session_ping (self->yamux, g_get_monotonic_time (), NULL);
   self->muxer_protocol = g_strdup (PUNCH_YAMUX_PROTOCOL_ID);
   self->phase = PHASE_OPEN;
   clear_source (&self->handshake_timer);
@@ -850,6 +880,8 @@ start_tls (PunchConnection *self)
       shut_down (self, g_steal_pointer (&error), FALSE);
       return FALSE;
     }
+  /* Records go straight into the socket's queue (swapped in start_write). */
+  punch_tls_session_set_output (self->tls, self->out);
 
   self->phase = PHASE_HANDSHAKE;
   self->security_protocol = g_strdup (PUNCH_TLS_PROTOCOL_ID);
@@ -1008,7 +1040,14 @@ handle_input (PunchConnection *self,
                                    g_bytes_get_size (remaining));
     }
   else if (self->tls != NULL)
-    punch_tls_session_receive (self->tls, data, len);
+    {
+      /* Decrypted from the read buffer in place; only a partial record
+       * left at its end is copied, before the next read overwrites it. */
+      punch_tls_session_receive_lent (self->tls, data, len);
+      tls_pump (self);
+      punch_tls_session_keep_input (self->tls);
+      return;
+    }
   else
     return;
 
@@ -1041,8 +1080,8 @@ close_socket (PunchConnection *self)
   clear_source (&self->flush_source);
   clear_source (&self->yamux_timer);
   clear_source (&self->handshake_timer);
+  clear_source (&self->read_source);
   g_cancellable_cancel (self->cancellable);
-  /* Closes the socket even with the read still pending (it then fails). */
   g_io_stream_close (G_IO_STREAM (self->socket), NULL, NULL);
   complete_close_tasks (self);
 }
@@ -1055,7 +1094,7 @@ maybe_finish (PunchConnection *self)
 {
   GSocket *socket;
 
-  if (!self->closed || self->socket_closed || self->writing != NULL || self->out->len > 0)
+  if (!self->closed || self->socket_closed || self->writing || self->out->len > 0)
     return;
   if (self->remote_eof)
     {
@@ -1076,6 +1115,20 @@ maybe_finish (PunchConnection *self)
   start_read (self);
 }
 
+/* Empties the buffer just written for its next turn, unless a burst made
+ * it large: an idle connection keeps at most about 1 MiB per buffer. */
+static void
+release_write_buffer (PunchConnection *self)
+{
+  if (self->write_buffer->len > PUNCH_CONNECTION_RETAINED_BUFFER)
+    {
+      g_byte_array_unref (self->write_buffer);
+      self->write_buffer = g_byte_array_new ();
+    }
+  else
+    g_byte_array_set_size (self->write_buffer, 0);
+}
+
 static void
 on_written (GObject      *source,
             GAsyncResult *result,
@@ -1085,7 +1138,8 @@ on_written (GObject      *source,
   g_autoptr(GError) error = NULL;
 
   g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error);
-  g_clear_pointer (&self->writing, g_bytes_unref);
+  self->writing = FALSE;
+  release_write_buffer (self);
   if (self->socket_closed)
     return;
 
@@ -1100,21 +1154,24 @@ on_written (GObject      *source,
   maybe_finish (self);
 }
 
+/* Two buffers take turns: out fills while write_buffer is written. */
 static void
 start_write (PunchConnection *self)
 {
-  gsize len;
-  const guint8 *data;
+  GByteArray *filled;
 
-  if (self->writing != NULL || self->socket_closed || self->out->len == 0)
+  if (self->writing || self->socket_closed || self->out->len == 0)
     return;
 
-  self->writing = g_byte_array_free_to_bytes (g_steal_pointer (&self->out));
-  self->out = g_byte_array_new ();
-  data = g_bytes_get_data (self->writing, &len);
+  filled = self->out;
+  self->out = self->write_buffer;
+  self->write_buffer = filled;
+  if (self->tls != NULL)
+    punch_tls_session_set_output (self->tls, self->out);
+  self->writing = TRUE;
   g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (self->socket)),
-                                   data, len, G_PRIORITY_DEFAULT, self->cancellable,
-                                   on_written, g_object_ref (self));
+                                   filled->data, filled->len, G_PRIORITY_DEFAULT,
+                                   self->cancellable, on_written, g_object_ref (self));
 }
 
 /* Moves yamux output through TLS to the socket while the socket's queue
@@ -1128,16 +1185,13 @@ flush (PunchConnection *self)
     {
       for (;;)
         {
-          g_autoptr(GBytes) bytes = NULL;
+          gboolean sent;
 
           retry_negotiation_output (self);
           process_events (self);
           if (self->closed || queued_for_socket (self) >= PUNCH_CONNECTION_SOCKET_HIGH_WATER)
             break;
-          bytes = punch_yamux_session_pull_output (self->yamux);
-          if (bytes == NULL)
-            break;
-          if (!send_plaintext (self, bytes))
+          if (!send_yamux_output (self, &sent) || !sent)
             break;
         }
       update_yamux_timer (self);
@@ -1147,25 +1201,17 @@ flush (PunchConnection *self)
   g_object_unref (self);
 }
 
-static void
-on_read (GObject      *source,
-         GAsyncResult *result,
-         gpointer      user_data)
+/* Handles one read's result; FALSE when reading must stop. */
+static gboolean
+handle_read (PunchConnection *self,
+             gssize           n,
+             GError          *error)
 {
-  g_autoptr(PunchConnection) self = user_data;
-  g_autoptr(GError) error = NULL;
-  gssize n;
-
-  n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
-  self->reading = FALSE;
-  if (self->socket_closed)
-    return;
-
   if (n < 0)
     {
       g_debug ("%s: read failed: %s", describe (self), error->message);
-      shut_down (self, g_steal_pointer (&error), TRUE);
-      return;
+      shut_down (self, g_error_copy (error), TRUE);
+      return FALSE;
     }
 
   if (n == 0)
@@ -1182,7 +1228,7 @@ on_read (GObject      *source,
                                         "The peer closed the connection"),
                    FALSE);
       maybe_finish (self);
-      return;
+      return FALSE;
     }
 
   if (!self->closed)
@@ -1196,30 +1242,65 @@ on_read (GObject      *source,
                                     "The peer does not read (%" G_GSIZE_FORMAT " bytes queued)",
                                     queued_for_socket (self)),
                  TRUE);
-      return;
+      return FALSE;
     }
   /* After a close, what still comes is dropped until the peer's end. */
-  start_read (self);
+  return !self->socket_closed && !self->remote_eof;
 }
 
+/* The socket is readable: drain it, but at most PUNCH_CONNECTION_READS_PER_WAKEUP
+ * reads before other sources get their turn. */
+static gboolean
+on_readable (GObject  *stream,
+             gpointer  user_data)
+{
+  g_autoptr(PunchConnection) self = g_object_ref (user_data);
+
+  for (guint i = 0; i < PUNCH_CONNECTION_READS_PER_WAKEUP; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      gssize n;
+
+      if (self->socket_closed)
+        break;
+      n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (stream),
+                                                    self->read_buffer,
+                                                    PUNCH_CONNECTION_READ_SIZE,
+                                                    NULL, &error);
+      if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        return G_SOURCE_CONTINUE;
+      if (!handle_read (self, n, error))
+        {
+          clear_source (&self->read_source);
+          return G_SOURCE_REMOVE;
+        }
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* Watches the socket for input (one long-lived source), until its end. */
 static void
 start_read (PunchConnection *self)
 {
-  if (self->reading || self->socket_closed || self->remote_eof)
+  GInputStream *input;
+
+  if (self->read_source != NULL || self->socket_closed || self->remote_eof)
     return;
 
-  self->reading = TRUE;
-  g_input_stream_read_async (g_io_stream_get_input_stream (G_IO_STREAM (self->socket)),
-                             self->read_buffer, PUNCH_CONNECTION_READ_SIZE,
-                             G_PRIORITY_DEFAULT, self->cancellable,
-                             on_read, g_object_ref (self));
+  input = g_io_stream_get_input_stream (G_IO_STREAM (self->socket));
+  self->read_source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (input),
+                                                              NULL);
+  /* The source keeps the connection alive until the socket closes. */
+  g_source_set_callback (self->read_source, G_SOURCE_FUNC (on_readable),
+                         g_object_ref (self), g_object_unref);
+  g_source_attach (self->read_source, self->context);
 }
 
 /* Sends what is queued without waiting, as far as the socket takes it. */
 static void
 send_now (PunchConnection *self)
 {
-  if (self->writing != NULL || self->out->len == 0 || self->socket_closed)
+  if (self->writing || self->out->len == 0 || self->socket_closed)
     return;
   g_socket_send_with_blocking (g_socket_connection_get_socket (self->socket),
                                (const gchar *) self->out->data, self->out->len,
@@ -1399,7 +1480,7 @@ punch_connection_finalize (GObject *object)
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->read_buffer, g_free);
   g_clear_pointer (&self->plaintext, g_free);
-  g_clear_pointer (&self->writing, g_bytes_unref);
+  g_clear_pointer (&self->write_buffer, g_byte_array_unref);
   g_clear_pointer (&self->out, g_byte_array_unref);
   g_clear_pointer (&self->close_tasks, g_ptr_array_unref);
   g_clear_error (&self->close_reason);
@@ -1537,6 +1618,7 @@ punch_connection_init (PunchConnection *self)
   self->phase = PHASE_SECURITY;
   self->cancellable = g_cancellable_new ();
   self->out = g_byte_array_new ();
+  self->write_buffer = g_byte_array_new ();
   self->streams = g_hash_table_new (g_direct_hash, g_direct_equal);
   self->close_tasks = g_ptr_array_new_with_free_func (g_object_unref);
 }

@@ -18,7 +18,8 @@
 /*
  * A GnuTLS session whose transport is two byte queues: the caller appends
  * what arrives from the network with punch_tls_session_receive() and sends
- * what punch_tls_session_pull_output() returns. GnuTLS runs non-blocking
+ * what punch_tls_session_pull_output() returns (or has the ciphertext
+ * appended to its own buffer: punch_tls_session_set_output()). GnuTLS runs non-blocking
  * (GNUTLS_NONBLOCK): the pull function reports EAGAIN when the input queue
  * is empty, and gnutls_handshake() / gnutls_record_recv() then return
  * GNUTLS_E_AGAIN, which we report as PUNCH_TLS_WOULD_BLOCK. The push function
@@ -68,7 +69,11 @@ struct _PunchTlsSession {
   GByteArray *input;
   gsize input_offset;
   gboolean input_eof;
+  const guint8 *lent;           /* the caller's bytes, behind input */
+  gsize lent_len;
+  gsize lent_offset;
   GByteArray *output;
+  GByteArray *sink;             /* the caller's output buffer, or NULL */
 
   gboolean close_sent;
   gboolean close_received;
@@ -88,7 +93,7 @@ struct _PunchTlsSession {
 static gsize
 input_available (PunchTlsSession *self)
 {
-  return self->input->len - self->input_offset;
+  return self->input->len - self->input_offset + self->lent_len - self->lent_offset;
 }
 
 static ssize_t
@@ -98,7 +103,7 @@ transport_push (gnutls_transport_ptr_t  user_data,
 {
   PunchTlsSession *self = user_data;
 
-  g_byte_array_append (self->output, data, len);
+  g_byte_array_append (self->sink != NULL ? self->sink : self->output, data, len);
 
   return (ssize_t) len;
 }
@@ -109,27 +114,34 @@ transport_pull (gnutls_transport_ptr_t  user_data,
                 size_t                  len)
 {
   PunchTlsSession *self = user_data;
-  gsize available = input_available (self);
+  gsize queued = self->input->len - self->input_offset;
   gsize n;
 
-  if (available == 0)
+  if (queued > 0)
     {
-      if (self->input_eof)
-        return 0;
-      gnutls_transport_set_errno (self->session, EAGAIN);
-      return -1;
+      n = MIN (queued, len);
+      memcpy (data, self->input->data + self->input_offset, n);
+      self->input_offset += n;
+      if (self->input_offset == self->input->len)
+        {
+          g_byte_array_set_size (self->input, 0);
+          self->input_offset = 0;
+        }
+      return (ssize_t) n;
     }
 
-  n = MIN (available, len);
-  memcpy (data, self->input->data + self->input_offset, n);
-  self->input_offset += n;
-  if (self->input_offset == self->input->len)
+  if (self->lent_offset < self->lent_len)
     {
-      g_byte_array_set_size (self->input, 0);
-      self->input_offset = 0;
+      n = MIN (self->lent_len - self->lent_offset, len);
+      memcpy (data, self->lent + self->lent_offset, n);
+      self->lent_offset += n;
+      return (ssize_t) n;
     }
 
-  return (ssize_t) n;
+  if (self->input_eof)
+    return 0;
+  gnutls_transport_set_errno (self->session, EAGAIN);
+  return -1;
 }
 
 /* GnuTLS only asks when a timeout is set, which we never do; answer
@@ -494,6 +506,7 @@ punch_tls_session_free (PunchTlsSession *self)
   g_clear_pointer (&self->expected_peer_id, punch_peer_id_unref);
   g_clear_pointer (&self->input, g_byte_array_unref);
   g_clear_pointer (&self->output, g_byte_array_unref);
+  g_clear_pointer (&self->sink, g_byte_array_unref);
   g_clear_error (&self->error);
   g_clear_error (&self->verify_error);
   g_clear_pointer (&self->remote_peer_id, punch_peer_id_unref);
@@ -524,12 +537,62 @@ punch_tls_session_receive (PunchTlsSession *self,
   g_return_if_fail (ciphertext != NULL || len == 0);
   g_return_if_fail (!self->input_eof);
 
+  punch_tls_session_keep_input (self);
   if (self->input_offset > 0 && self->input_offset == self->input->len)
     {
       g_byte_array_set_size (self->input, 0);
       self->input_offset = 0;
     }
   g_byte_array_append (self->input, ciphertext, len);
+}
+
+/*
+ * punch_tls_session_receive_lent:
+ * @self: a session
+ * @ciphertext: (array length=len): bytes that arrived from the peer
+ * @len: their number
+ *
+ * Like punch_tls_session_receive(), but without copying: the session reads
+ * @ciphertext in place until punch_tls_session_keep_input(), which the
+ * caller must call before @ciphertext changes or goes away (typically right
+ * after punch_tls_session_read() said %PUNCH_TLS_WOULD_BLOCK); that copies
+ * what the session has not consumed.
+ */
+void
+punch_tls_session_receive_lent (PunchTlsSession *self,
+                                const guint8    *ciphertext,
+                                gsize            len)
+{
+  g_return_if_fail (self != NULL);
+  g_return_if_fail (ciphertext != NULL || len == 0);
+  g_return_if_fail (!self->input_eof);
+
+  punch_tls_session_keep_input (self);
+  self->lent = ciphertext;
+  self->lent_len = len;
+  self->lent_offset = 0;
+}
+
+/*
+ * punch_tls_session_keep_input:
+ * @self: a session
+ *
+ * Ends a punch_tls_session_receive_lent(): the bytes the session has not
+ * read yet are copied into its own queue. Does nothing otherwise.
+ */
+void
+punch_tls_session_keep_input (PunchTlsSession *self)
+{
+  g_return_if_fail (self != NULL);
+
+  if (self->lent == NULL)
+    return;
+  if (self->lent_offset < self->lent_len)
+    g_byte_array_append (self->input, self->lent + self->lent_offset,
+                         (guint) (self->lent_len - self->lent_offset));
+  self->lent = NULL;
+  self->lent_len = 0;
+  self->lent_offset = 0;
 }
 
 /*
@@ -554,7 +617,8 @@ punch_tls_session_receive_eof (PunchTlsSession *self)
  *
  * Takes the ciphertext the session has produced so far, to be sent to the
  * peer in order. Call it after every other call: failed handshakes also
- * produce an alert for the peer.
+ * produce an alert for the peer. Returns %NULL while an output sink is set
+ * (punch_tls_session_set_output()).
  *
  * Returns: (transfer full) (nullable): the bytes, or %NULL if there are none
  */
@@ -586,6 +650,40 @@ punch_tls_session_get_output_size (PunchTlsSession *self)
   g_return_val_if_fail (self != NULL, 0);
 
   return self->output->len;
+}
+
+/*
+ * punch_tls_session_set_output:
+ * @self: a session
+ * @sink: (nullable): where to append ciphertext from now on, or %NULL for
+ *   the session's own queue
+ *
+ * Makes the session append what it produces straight to @sink (it keeps a
+ * reference until the next call or until it is freed), saving the copy
+ * that punch_tls_session_pull_output() implies. Ciphertext still in the
+ * session's queue is moved to @sink first, so order is kept. While a sink
+ * is set, punch_tls_session_pull_output() returns %NULL and
+ * punch_tls_session_get_output_size() 0.
+ */
+void
+punch_tls_session_set_output (PunchTlsSession *self,
+                              GByteArray      *sink)
+{
+  g_return_if_fail (self != NULL);
+
+  if (sink == self->sink)
+    return;
+  if (sink != NULL)
+    {
+      g_byte_array_ref (sink);
+      if (self->output->len > 0)
+        {
+          g_byte_array_append (sink, self->output->data, self->output->len);
+          g_byte_array_set_size (self->output, 0);
+        }
+    }
+  g_clear_pointer (&self->sink, g_byte_array_unref);
+  self->sink = sink;
 }
 
 /* ------------------------------------------------------------------ */

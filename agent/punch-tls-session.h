@@ -60,9 +60,15 @@ void             punch_tls_session_free                 (PunchTlsSession      *s
 void             punch_tls_session_receive              (PunchTlsSession      *self,
                                                          const guint8         *ciphertext,
                                                          gsize                 len);
+void             punch_tls_session_receive_lent         (PunchTlsSession      *self,
+                                                         const guint8         *ciphertext,
+                                                         gsize                 len);
+void             punch_tls_session_keep_input           (PunchTlsSession      *self);
 void             punch_tls_session_receive_eof          (PunchTlsSession      *self);
 GBytes          *punch_tls_session_pull_output          (PunchTlsSession      *self);
 gsize            punch_tls_session_get_output_size      (PunchTlsSession      *self);
+void             punch_tls_session_set_output           (PunchTlsSession      *self,
+                                                         GByteArray           *sink);
 
 PunchTlsStatus   punch_tls_session_handshake            (PunchTlsSession      *self,
                                                          GError              **error);

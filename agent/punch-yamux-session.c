@@ -982,6 +982,23 @@ punch_yamux_session_receive_eof (PunchYamuxSession  *self,
   return TRUE;
 }
 
+/* After the output was taken: streams refused for lack of output room
+ * may write again. */
+static void
+output_taken (PunchYamuxSession *self)
+{
+  if (self->output_blocked && !self->dead)
+    {
+      GHashTableIter iter;
+      gpointer value;
+
+      self->output_blocked = FALSE;
+      g_hash_table_iter_init (&iter, self->streams);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        stream_maybe_writable (self, value);
+    }
+}
+
 /**
  * punch_yamux_session_pull_output:
  * @self: a session
@@ -1012,19 +1029,61 @@ punch_yamux_session_pull_output (PunchYamuxSession *self)
   bytes = g_byte_array_free_to_bytes (self->out);
   /* Size the next buffer like this one, so bulk writes do not realloc. */
   self->out = g_byte_array_sized_new (CLAMP (used, 4096, self->config.max_output + 4096));
-
-  if (self->output_blocked && !self->dead)
-    {
-      GHashTableIter iter;
-      gpointer value;
-
-      self->output_blocked = FALSE;
-      g_hash_table_iter_init (&iter, self->streams);
-      while (g_hash_table_iter_next (&iter, NULL, &value))
-        stream_maybe_writable (self, value);
-    }
+  output_taken (self);
 
   return bytes;
+}
+
+/**
+ * punch_yamux_session_peek_output:
+ * @self: a session
+ * @out_len: (out): the number of bytes queued
+ *
+ * Shows the frames queued so far without taking them, for callers that
+ * copy (or encrypt) them at once; punch_yamux_session_consume_output()
+ * then releases them.  Unlike punch_yamux_session_pull_output(), this
+ * keeps the output buffer allocated from one flush to the next.  The
+ * pointer is valid until the next call on @self.
+ *
+ * Returns: (array length=out_len) (nullable): the bytes to send, or %NULL
+ *   when nothing is queued
+ */
+const guint8 *
+punch_yamux_session_peek_output (PunchYamuxSession *self,
+                                 gsize             *out_len)
+{
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (out_len != NULL, NULL);
+
+  *out_len = self->out->len;
+  return self->out->len > 0 ? self->out->data : NULL;
+}
+
+/**
+ * punch_yamux_session_consume_output:
+ * @self: a session
+ *
+ * Drops the frames punch_yamux_session_peek_output() showed, as
+ * punch_yamux_session_pull_output() would have taken them (streams may
+ * become writable again).  The buffer is kept for the next frames unless
+ * it grew beyond PUNCH_YAMUX_RETAINED_OUTPUT, so that an idle session
+ * does not hold a large one.
+ */
+void
+punch_yamux_session_consume_output (PunchYamuxSession *self)
+{
+  g_return_if_fail (self != NULL);
+
+  if (self->out->len == 0)
+    return;
+  if (self->out->len > PUNCH_YAMUX_RETAINED_OUTPUT)
+    {
+      g_byte_array_unref (self->out);
+      self->out = g_byte_array_sized_new (4096);
+    }
+  else
+    g_byte_array_set_size (self->out, 0);
+  output_taken (self);
 }
 
 /**

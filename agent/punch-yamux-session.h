@@ -19,6 +19,10 @@ G_BEGIN_DECLS
  * "Flow Control"); a larger one is announced with a window update. */
 #define PUNCH_YAMUX_INITIAL_WINDOW (256 * 1024)
 
+/* Output buffer capacity kept between flushes by
+ * punch_yamux_session_consume_output(). */
+#define PUNCH_YAMUX_RETAINED_OUTPUT (1024 * 1024)
+
 typedef enum {
   PUNCH_YAMUX_TYPE_DATA = 0,
   PUNCH_YAMUX_TYPE_WINDOW_UPDATE = 1,
@@ -133,6 +137,9 @@ gboolean              punch_yamux_session_receive    (PunchYamuxSession *self,
 gboolean              punch_yamux_session_receive_eof (PunchYamuxSession *self,
                                                       GError **error);
 GBytes               *punch_yamux_session_pull_output (PunchYamuxSession *self);
+const guint8         *punch_yamux_session_peek_output (PunchYamuxSession *self,
+                                                       gsize             *out_len);
+void                  punch_yamux_session_consume_output (PunchYamuxSession *self);
 gsize                 punch_yamux_session_get_output_size (PunchYamuxSession *self);
 
 gboolean              punch_yamux_session_next_event (PunchYamuxSession *self,

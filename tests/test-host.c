@@ -436,6 +436,13 @@ check_connect (const char *where)
 
   assert_echo (ab);
   assert_echo (fresh);
+
+  /* Each end pinged when yamux started, so both know the RTT (which
+   * receive-window auto-tuning needs) long before the 30 s keepalive. */
+  WAIT_FOR (punch_yamux_session_get_rtt (punch_connection_get_yamux (ab)) > 0 &&
+            punch_yamux_session_get_rtt (punch_connection_get_yamux (ba)) > 0);
+  g_assert_cmpint (punch_yamux_session_get_rtt (punch_connection_get_yamux (ab)), >, 0);
+  g_assert_cmpint (punch_yamux_session_get_rtt (punch_connection_get_yamux (ba)), >, 0);
 }
 
 static void

@@ -1513,6 +1513,141 @@ test_session_data (void)
   g_assert_no_error (error);
 }
 
+/* With an output sink, records are appended to the caller's buffer, after
+ * anything already queued, and decrypt in order on the other side. */
+static void
+test_session_output_sink (void)
+{
+  g_autoptr(PunchTlsSession) client = NULL;
+  g_autoptr(PunchTlsSession) server = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GByteArray) sink = g_byte_array_new ();
+  g_autoptr(GByteArray) received = g_byte_array_new ();
+  guint8 plaintext[40000];
+  guint8 buffer[4096];
+  gsize queued;
+
+  established_pair (&client, &server);
+  for (gsize i = 0; i < sizeof plaintext; i++)
+    plaintext[i] = (guint8) (i * 7);
+
+  /* Queued before the sink is set: moved into it first. */
+  g_assert_cmpint (punch_tls_session_write (client, plaintext, 1000, &error), ==, 1000);
+  g_assert_no_error (error);
+  queued = punch_tls_session_get_output_size (client);
+  g_assert_cmpuint (queued, >, 1000);
+  punch_tls_session_set_output (client, sink);
+  g_assert_cmpuint (sink->len, ==, queued);
+  g_assert_cmpuint (punch_tls_session_get_output_size (client), ==, 0);
+
+  /* Written while the sink is set: appended to it, nothing queued inside. */
+  g_assert_cmpint (punch_tls_session_write (client, plaintext + 1000, sizeof plaintext - 1000,
+                                            &error), ==, sizeof plaintext - 1000);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sink->len, >, queued + sizeof plaintext - 1000);
+  g_assert_cmpuint (punch_tls_session_get_output_size (client), ==, 0);
+  g_assert_null (punch_tls_session_pull_output (client));
+
+  punch_tls_session_receive (server, sink->data, sink->len);
+  g_byte_array_set_size (sink, 0);
+  for (;;)
+    {
+      gsize n = 0;
+      PunchTlsStatus status = punch_tls_session_read (server, buffer, sizeof buffer, &n, &error);
+
+      g_assert_no_error (error);
+      if (status == PUNCH_TLS_WOULD_BLOCK)
+        break;
+      g_assert_cmpint (status, ==, PUNCH_TLS_DONE);
+      g_byte_array_append (received, buffer, (guint) n);
+    }
+  g_assert_cmpmem (received->data, received->len, plaintext, sizeof plaintext);
+
+  /* Back to the session's own queue. */
+  punch_tls_session_set_output (client, NULL);
+  g_assert_cmpint (punch_tls_session_write (client, plaintext, 10, &error), ==, 10);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sink->len, ==, 0);
+  g_assert_cmpuint (punch_tls_session_get_output_size (client), >, 10);
+}
+
+/* Lent input is read in place; what is left when the caller takes its
+ * buffer back is copied, and the stream of records stays intact even when
+ * records straddle the pieces and the buffer is reused for the next one. */
+static void
+test_session_lent_input (void)
+{
+  g_autoptr(PunchTlsSession) client = NULL;
+  g_autoptr(PunchTlsSession) server = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) ciphertext = NULL;
+  g_autoptr(GByteArray) received = g_byte_array_new ();
+  g_autofree guint8 *plaintext = g_malloc (100000);
+  guint8 piece[7001];
+  guint8 buffer[5000];
+  const guint8 *data;
+  gsize len;
+
+  established_pair (&client, &server);
+  for (gsize i = 0; i < 100000; i++)
+    plaintext[i] = (guint8) (i * 13 + 1);
+  g_assert_cmpint (punch_tls_session_write (client, plaintext, 100000, &error), ==, 100000);
+  g_assert_no_error (error);
+  ciphertext = punch_tls_session_pull_output (client);
+  data = g_bytes_get_data (ciphertext, &len);
+
+  for (gsize off = 0; off < len; off += sizeof piece)
+    {
+      gsize n = MIN (sizeof piece, len - off);
+
+      memcpy (piece, data + off, n);
+      punch_tls_session_receive_lent (server, piece, n);
+      for (;;)
+        {
+          gsize got = 0;
+          PunchTlsStatus status = punch_tls_session_read (server, buffer, sizeof buffer,
+                                                          &got, &error);
+
+          g_assert_no_error (error);
+          if (status == PUNCH_TLS_WOULD_BLOCK)
+            break;
+          g_assert_cmpint (status, ==, PUNCH_TLS_DONE);
+          g_byte_array_append (received, buffer, (guint) got);
+        }
+      punch_tls_session_keep_input (server);
+      /* The session must not look at the piece any more. */
+      memset (piece, 0xAA, sizeof piece);
+    }
+  g_assert_cmpmem (received->data, received->len, plaintext, 100000);
+
+  /* Lent bytes then copied ones: the order is kept. */
+  g_assert_cmpint (punch_tls_session_write (client, plaintext, 3000, &error), ==, 3000);
+  g_assert_no_error (error);
+  g_clear_pointer (&ciphertext, g_bytes_unref);
+  ciphertext = punch_tls_session_pull_output (client);
+  data = g_bytes_get_data (ciphertext, &len);
+  g_assert_cmpuint (len, >, 100);
+  memcpy (piece, data, 100);
+  punch_tls_session_receive_lent (server, piece, 100);
+  punch_tls_session_receive (server, data + 100, len - 100);
+  memset (piece, 0xAA, sizeof piece);
+  g_byte_array_set_size (received, 0);
+  for (;;)
+    {
+      gsize got = 0;
+      PunchTlsStatus status = punch_tls_session_read (server, buffer, sizeof buffer, &got, &error);
+
+      g_assert_no_error (error);
+      if (status == PUNCH_TLS_WOULD_BLOCK)
+        break;
+      g_assert_cmpint (status, ==, PUNCH_TLS_DONE);
+      g_byte_array_append (received, buffer, (guint) got);
+    }
+  g_assert_cmpmem (received->data, received->len, plaintext, 3000);
+  /* Nothing lent: a no-op. */
+  punch_tls_session_keep_input (server);
+}
+
 static void
 test_session_close_notify (void)
 {
@@ -2192,6 +2327,8 @@ main (int argc, char *argv[])
   g_test_add_func ("/tls/session/alpn", test_session_alpn);
   g_test_add_func ("/tls/session/alpn-invalid", test_session_alpn_invalid);
   g_test_add_func ("/tls/session/data", test_session_data);
+  g_test_add_func ("/tls/session/output-sink", test_session_output_sink);
+  g_test_add_func ("/tls/session/lent-input", test_session_lent_input);
   g_test_add_func ("/tls/session/close-notify", test_session_close_notify);
   g_test_add_func ("/tls/session/eof-without-close-notify", test_session_eof_without_close_notify);
   g_test_add_func ("/tls/session/eof-during-handshake", test_session_eof_during_handshake);

@@ -961,6 +961,68 @@ test_flow_output_limit (void)
   expect_no_event (client);
 }
 
+/* peek_output shows the frames without taking them; consume_output drops
+ * them and, like a pull, makes writes possible again. */
+static void
+test_flow_peek_consume (void)
+{
+  PunchYamuxConfig config;
+  g_autoptr(PunchYamuxSession) client = NULL;
+  g_autoptr(PunchYamuxSession) server = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree guint8 *buf = g_malloc0 (200000);
+  const guint8 *data, *again;
+  gsize len = 99, len2 = 0;
+  gboolean eof = TRUE;
+  guint32 id;
+
+  punch_yamux_config_init (&config);
+  config.max_output = 100000;
+  client = punch_yamux_session_new (TRUE, &config);
+  server = punch_yamux_session_new (FALSE, &config);
+  g_assert_null (punch_yamux_session_peek_output (client, &len));
+  g_assert_cmpuint (len, ==, 0);
+  punch_yamux_session_consume_output (client);
+  expect_no_event (client);
+
+  id = open_stream (client);
+  g_assert_cmpint (punch_yamux_session_write (client, id, buf, 200000, NULL), ==, 100000 - 12);
+  g_assert_cmpint (punch_yamux_session_write (client, id, buf, 200000, NULL), ==, 0);
+  data = punch_yamux_session_peek_output (client, &len);
+  g_assert_nonnull (data);
+  g_assert_cmpuint (len, ==, 12 + 99988 + 7 * 12);
+  g_assert_cmpuint (punch_yamux_session_get_output_size (client), ==, len);
+  /* Peeking takes nothing: same bytes, still no room. */
+  again = punch_yamux_session_peek_output (client, &len2);
+  g_assert_true (again == data);
+  g_assert_cmpuint (len2, ==, len);
+  expect_no_event (client);
+
+  g_assert_true (punch_yamux_session_receive (server, data, len, 0, &error));
+  g_assert_no_error (error);
+  expect_event (server, PUNCH_YAMUX_EVENT_STREAM_OPENED, id);
+  g_assert_cmpint (punch_yamux_session_read (server, id, buf, 200000, &eof, &error), ==, 99988);
+  g_assert_no_error (error);
+
+  punch_yamux_session_consume_output (client);
+  expect_event (client, PUNCH_YAMUX_EVENT_STREAM_WRITABLE, id);
+  g_assert_null (punch_yamux_session_peek_output (client, &len));
+  g_assert_cmpuint (len, ==, 0);
+  g_assert_cmpuint (punch_yamux_session_get_output_size (client), ==, 0);
+
+  /* The kept buffer takes the next frames. */
+  g_assert_cmpint (punch_yamux_session_write (client, id, buf, 200000, NULL), ==, 100000);
+  data = punch_yamux_session_peek_output (client, &len);
+  g_assert_cmpuint (len, ==, 100000 + 7 * 12);
+  g_assert_true (punch_yamux_session_receive (server, data, len, 0, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (punch_yamux_session_read (server, id, buf, 200000, &eof, &error), ==, 100000);
+  g_assert_no_error (error);
+  g_assert_false (eof);
+  punch_yamux_session_consume_output (client);
+  expect_event (client, PUNCH_YAMUX_EVENT_STREAM_WRITABLE, id);
+}
+
 static void
 test_ping_rtt (void)
 {
@@ -1459,6 +1521,7 @@ main (int argc, char **argv)
   g_test_add_func ("/yamux/flow/window-update", test_flow_window_update);
   g_test_add_func ("/yamux/flow/auto-tune", test_flow_auto_tune);
   g_test_add_func ("/yamux/flow/output-limit", test_flow_output_limit);
+  g_test_add_func ("/yamux/flow/peek-consume", test_flow_peek_consume);
   g_test_add_func ("/yamux/ping/rtt", test_ping_rtt);
   g_test_add_func ("/yamux/ping/keepalive", test_ping_keepalive);
   g_test_add_func ("/yamux/ping/flood", test_ping_flood);
