@@ -40,6 +40,14 @@ PunchConnection   *punch_connection_new              (PunchHost            *host
                                                       PunchDirection        direction,
                                                       PunchPeerId          *expected_peer_id,
                                                       GError              **error);
+PunchConnection   *punch_connection_new_for_transport (PunchHost           *host,
+                                                      GIOStream            *transport,
+                                                      PunchDirection        direction,
+                                                      PunchPeerId          *expected_peer_id,
+                                                      PunchMultiaddr       *local_address,
+                                                      PunchMultiaddr       *remote_address,
+                                                      guint32               limit_duration,
+                                                      guint64               limit_data);
 void               punch_connection_start            (PunchConnection      *self);
 void               punch_connection_detach_host      (PunchConnection      *self);
 

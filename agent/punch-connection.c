@@ -75,7 +75,9 @@ struct _PunchConnection {
   gchar *description;
 
   /* Socket I/O: one read and at most one write outstanding. */
-  GSocketConnection *socket;
+  GIOStream *transport;          /* TCP socket, or a relayed circuit stream */
+  guint32 limit_duration;       /* seconds, 0: none */
+  guint64 limit_data;           /* bytes, 0: none */
   GCancellable *cancellable;
   guint8 *read_buffer;
   guint8 *plaintext;
@@ -1082,8 +1084,20 @@ close_socket (PunchConnection *self)
   clear_source (&self->handshake_timer);
   clear_source (&self->read_source);
   g_cancellable_cancel (self->cancellable);
-  g_io_stream_close (G_IO_STREAM (self->socket), NULL, NULL);
+  g_io_stream_close (self->transport, NULL, NULL);
   complete_close_tasks (self);
+}
+
+/* Half-closes the transport: a TCP shutdown, or a circuit stream's FIN. */
+static gboolean
+shutdown_write (PunchConnection *self)
+{
+  if (G_IS_SOCKET_CONNECTION (self->transport))
+    return g_socket_shutdown (g_socket_connection_get_socket (G_SOCKET_CONNECTION (self->transport)),
+                              FALSE, TRUE, NULL);
+  if (PUNCH_IS_STREAM (self->transport))
+    return punch_stream_close_write (PUNCH_STREAM (self->transport), NULL);
+  return g_output_stream_close (g_io_stream_get_output_stream (self->transport), NULL, NULL);
 }
 
 /* After a close, once everything queued is written: shut the socket down
@@ -1092,8 +1106,6 @@ close_socket (PunchConnection *self)
 static void
 maybe_finish (PunchConnection *self)
 {
-  GSocket *socket;
-
   if (!self->closed || self->socket_closed || self->writing || self->out->len > 0)
     return;
   if (self->remote_eof)
@@ -1105,8 +1117,7 @@ maybe_finish (PunchConnection *self)
     return;
 
   self->shutdown_sent = TRUE;
-  socket = g_socket_connection_get_socket (self->socket);
-  if (!g_socket_shutdown (socket, FALSE, TRUE, NULL))
+  if (!shutdown_write (self))
     {
       close_socket (self);
       return;
@@ -1169,7 +1180,7 @@ start_write (PunchConnection *self)
   if (self->tls != NULL)
     punch_tls_session_set_output (self->tls, self->out);
   self->writing = TRUE;
-  g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (self->socket)),
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (self->transport),
                                    filled->data, filled->len, G_PRIORITY_DEFAULT,
                                    self->cancellable, on_written, g_object_ref (self));
 }
@@ -1287,7 +1298,7 @@ start_read (PunchConnection *self)
   if (self->read_source != NULL || self->socket_closed || self->remote_eof)
     return;
 
-  input = g_io_stream_get_input_stream (G_IO_STREAM (self->socket));
+  input = g_io_stream_get_input_stream (self->transport);
   self->read_source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (input),
                                                               NULL);
   /* The source keeps the connection alive until the socket closes. */
@@ -1302,9 +1313,8 @@ send_now (PunchConnection *self)
 {
   if (self->writing || self->out->len == 0 || self->socket_closed)
     return;
-  g_socket_send_with_blocking (g_socket_connection_get_socket (self->socket),
-                               (const gchar *) self->out->data, self->out->len,
-                               FALSE, NULL, NULL);
+  g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (self->transport)),
+                                              self->out->data, self->out->len, NULL, NULL);
   g_byte_array_set_size (self->out, 0);
 }
 
@@ -1450,7 +1460,7 @@ punch_connection_dispose (GObject *object)
    * connection that never started. */
   self->closed = TRUE;
   self->host = NULL;
-  if (self->socket != NULL)
+  if (self->transport != NULL)
     close_socket (self);
 
   G_OBJECT_CLASS (punch_connection_parent_class)->dispose (object);
@@ -1476,7 +1486,7 @@ punch_connection_finalize (GObject *object)
   g_clear_pointer (&self->security_protocol, g_free);
   g_clear_pointer (&self->muxer_protocol, g_free);
   g_clear_pointer (&self->description, g_free);
-  g_clear_object (&self->socket);
+  g_clear_object (&self->transport);
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->read_buffer, g_free);
   g_clear_pointer (&self->plaintext, g_free);
@@ -1641,6 +1651,37 @@ socket_address_to_multiaddr (GSocketAddress  *address,
                                                        PUNCH_MULTIADDR_PROTOCOL_TCP);
 }
 
+/* The part of construction both kinds of transport share. */
+static PunchConnection *
+connection_new (PunchHost      *host,
+                GIOStream      *transport,
+                PunchDirection  direction,
+                PunchPeerId    *expected_peer_id,
+                PunchMultiaddr *local_address,
+                PunchMultiaddr *remote_address)
+{
+  g_autofree gchar *remote_text = NULL;
+  PunchConnection *self;
+
+  self = g_object_new (PUNCH_TYPE_CONNECTION, NULL);
+  self->host = host;
+  self->context = g_main_context_ref (punch_host_get_context (host));
+  self->direction = direction;
+  self->transport = g_object_ref (transport);
+  self->local_address = punch_multiaddr_ref (local_address);
+  self->remote_address = punch_multiaddr_ref (remote_address);
+  if (expected_peer_id != NULL)
+    self->expected_peer_id = punch_peer_id_ref (expected_peer_id);
+  self->read_buffer = g_malloc (PUNCH_CONNECTION_READ_SIZE);
+  self->plaintext = g_malloc (PLAINTEXT_SIZE);
+
+  remote_text = punch_multiaddr_to_string (self->remote_address);
+  self->description = g_strdup_printf ("%s %s",
+                                       direction == PUNCH_DIRECTION_OUTBOUND ? "to" : "from",
+                                       remote_text);
+  return self;
+}
+
 /*
  * punch_connection_new:
  * @host: the host the connection belongs to (not referenced)
@@ -1665,8 +1706,6 @@ punch_connection_new (PunchHost          *host,
   g_autoptr(GSocketAddress) remote = NULL;
   g_autoptr(PunchMultiaddr) local_address = NULL;
   g_autoptr(PunchMultiaddr) remote_address = NULL;
-  g_autofree gchar *remote_text = NULL;
-  PunchConnection *self;
 
   g_return_val_if_fail (PUNCH_IS_HOST (host), NULL);
   g_return_val_if_fail (G_IS_SOCKET_CONNECTION (socket), NULL);
@@ -1687,22 +1726,56 @@ punch_connection_new (PunchHost          *host,
   /* Small multistream and handshake messages go out at once. */
   g_socket_set_option (g_socket_connection_get_socket (socket), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
 
-  self = g_object_new (PUNCH_TYPE_CONNECTION, NULL);
-  self->host = host;
-  self->context = g_main_context_ref (punch_host_get_context (host));
-  self->direction = direction;
-  self->socket = g_object_ref (socket);
-  self->local_address = g_steal_pointer (&local_address);
-  self->remote_address = g_steal_pointer (&remote_address);
-  if (expected_peer_id != NULL)
-    self->expected_peer_id = punch_peer_id_ref (expected_peer_id);
-  self->read_buffer = g_malloc (PUNCH_CONNECTION_READ_SIZE);
-  self->plaintext = g_malloc (PLAINTEXT_SIZE);
+  return connection_new (host, G_IO_STREAM (socket), direction, expected_peer_id,
+                         local_address, remote_address);
+}
 
-  remote_text = punch_multiaddr_to_string (self->remote_address);
-  self->description = g_strdup_printf ("%s %s",
-                                       direction == PUNCH_DIRECTION_OUTBOUND ? "to" : "from",
-                                       remote_text);
+/*
+ * punch_connection_new_for_transport:
+ * @host: the host the connection belongs to (not referenced)
+ * @transport: a byte stream to the peer whose input and output are
+ *   pollable (a relayed circuit: a #PunchStream)
+ * @direction: whether @host initiated it (it then plays the TLS client)
+ * @expected_peer_id: (nullable): the peer that must answer (required
+ *   for an outbound connection: a relay must not be able to substitute
+ *   another peer)
+ * @local_address: this end's address
+ * @remote_address: the peer's address (for a circuit,
+ *   `/…/p2p/RELAY/p2p-circuit/p2p/PEER` as seen from here)
+ * @limit_duration: seconds the transport is limited to, 0 for none
+ * @limit_data: bytes the transport is limited to, 0 for none
+ *
+ * Wraps @transport; punch_connection_start() begins the upgrade, exactly
+ * as over TCP (multistream-select, libp2p TLS, yamux), so the
+ * intermediary sees only ciphertext. A connection with a limit is
+ * [property@Punch.Connection:limited].
+ *
+ * Returns: (transfer full): the connection
+ */
+PunchConnection *
+punch_connection_new_for_transport (PunchHost      *host,
+                                    GIOStream      *transport,
+                                    PunchDirection  direction,
+                                    PunchPeerId    *expected_peer_id,
+                                    PunchMultiaddr *local_address,
+                                    PunchMultiaddr *remote_address,
+                                    guint32         limit_duration,
+                                    guint64         limit_data)
+{
+  PunchConnection *self;
+
+  g_return_val_if_fail (PUNCH_IS_HOST (host), NULL);
+  g_return_val_if_fail (G_IS_IO_STREAM (transport), NULL);
+  g_return_val_if_fail (G_IS_POLLABLE_INPUT_STREAM (g_io_stream_get_input_stream (transport)), NULL);
+  g_return_val_if_fail (G_IS_POLLABLE_OUTPUT_STREAM (g_io_stream_get_output_stream (transport)), NULL);
+  g_return_val_if_fail (direction == PUNCH_DIRECTION_INBOUND || expected_peer_id != NULL, NULL);
+  g_return_val_if_fail (local_address != NULL && remote_address != NULL, NULL);
+
+  self = connection_new (host, transport, direction, expected_peer_id,
+                         local_address, remote_address);
+  self->limit_duration = limit_duration;
+  self->limit_data = limit_data;
+  self->limited = limit_duration > 0 || limit_data > 0;
   return self;
 }
 
@@ -1943,6 +2016,44 @@ punch_connection_is_limited (PunchConnection *self)
   g_return_val_if_fail (PUNCH_IS_CONNECTION (self), FALSE);
 
   return self->limited;
+}
+
+/**
+ * punch_connection_get_limit_duration:
+ * @self: a connection
+ *
+ * Gets how long the connection may last, as its relay announced it
+ * (circuit relay v2 `Limit.duration`).
+ *
+ * Returns: seconds, or 0 when the connection is not limited in time
+ *
+ * Since: 0.1
+ */
+guint32
+punch_connection_get_limit_duration (PunchConnection *self)
+{
+  g_return_val_if_fail (PUNCH_IS_CONNECTION (self), 0);
+
+  return self->limit_duration;
+}
+
+/**
+ * punch_connection_get_limit_data:
+ * @self: a connection
+ *
+ * Gets how many bytes the connection may carry in each direction, as its
+ * relay announced it (circuit relay v2 `Limit.data`).
+ *
+ * Returns: bytes, or 0 when the connection is not limited in data
+ *
+ * Since: 0.1
+ */
+guint64
+punch_connection_get_limit_data (PunchConnection *self)
+{
+  g_return_val_if_fail (PUNCH_IS_CONNECTION (self), 0);
+
+  return self->limit_data;
 }
 
 /**

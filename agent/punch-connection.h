@@ -46,6 +46,10 @@ PunchDirection  punch_connection_get_direction          (PunchConnection      *s
 PUNCH_AVAILABLE_IN_0_1
 gboolean        punch_connection_is_limited             (PunchConnection      *self);
 PUNCH_AVAILABLE_IN_0_1
+guint32         punch_connection_get_limit_duration     (PunchConnection      *self);
+PUNCH_AVAILABLE_IN_0_1
+guint64         punch_connection_get_limit_data         (PunchConnection      *self);
+PUNCH_AVAILABLE_IN_0_1
 const gchar    *punch_connection_get_security_protocol  (PunchConnection      *self);
 PUNCH_AVAILABLE_IN_0_1
 const gchar    *punch_connection_get_muxer_protocol     (PunchConnection      *self);

@@ -68,6 +68,10 @@ struct _PunchHost {
   GPtrArray *pending;             /* being upgraded; owned */
   GHashTable *handlers;           /* protocol id -> Handler */
   gboolean closed;
+
+  PunchCircuitDialFunc circuit_dial;
+  gpointer circuit_dial_data;
+  GDestroyNotify circuit_dial_destroy;
 };
 
 enum {
@@ -205,6 +209,35 @@ on_dial_cancelled (GCancellable *cancellable,
   dial_complete (task, NULL, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                                                   "The dial was cancelled"));
   return G_SOURCE_REMOVE;
+}
+
+/* The state of a dial or transport upgrade, bounded by the handshake
+ * timeout and @cancellable; @expected is taken. */
+static Dial *
+dial_new (PunchHost    *self,
+          GTask        *task,
+          PunchPeerId  *expected,
+          GCancellable *cancellable)
+{
+  Dial *dial = g_new0 (Dial, 1);
+
+  dial->expected = expected;
+  dial->connect_cancellable = g_cancellable_new ();
+  g_task_set_task_data (task, dial, dial_free);
+
+  if (self->handshake_timeout > 0)
+    {
+      dial->timer = g_timeout_source_new (self->handshake_timeout);
+      g_source_set_callback (dial->timer, on_dial_timeout, task, NULL);
+      g_source_attach (dial->timer, self->context);
+    }
+  if (cancellable != NULL)
+    {
+      dial->cancel_source = g_cancellable_source_new (cancellable);
+      g_source_set_callback (dial->cancel_source, G_SOURCE_FUNC (on_dial_cancelled), task, NULL);
+      g_source_attach (dial->cancel_source, self->context);
+    }
+  return dial;
 }
 
 static void
@@ -624,6 +657,8 @@ punch_host_dispose (GObject *object)
   host_shut_down (self, FALSE);
   g_clear_object (&self->client);
   g_clear_pointer (&self->handlers, g_hash_table_unref);
+
+  punch_host_set_circuit_dialer (self, NULL, NULL, NULL);
 
   G_OBJECT_CLASS (punch_host_parent_class)->dispose (object);
 }
@@ -1089,6 +1124,125 @@ punch_host_get_listen_addresses (PunchHost *self)
   return addresses;
 }
 
+/* /…/p2p/RELAY/p2p-circuit/p2p/PEER: handed to the relay client. */
+static void
+dial_circuit (PunchHost      *self,
+              GTask          *task,
+              PunchMultiaddr *address)
+{
+  guint n = punch_multiaddr_get_n_components (address);
+  gint circuit = punch_multiaddr_find_protocol (address, PUNCH_MULTIADDR_PROTOCOL_P2P_CIRCUIT);
+  g_autoptr(PunchPeerId) target = NULL;
+  PunchConnection *existing;
+
+  if (circuit < 1 || (guint) circuit + 2 != n ||
+      punch_multiaddr_get_protocol (address, circuit - 1) != PUNCH_MULTIADDR_PROTOCOL_P2P ||
+      punch_multiaddr_get_protocol (address, n - 1) != PUNCH_MULTIADDR_PROTOCOL_P2P)
+    {
+      g_autofree gchar *text = punch_multiaddr_to_string (address);
+
+      g_task_return_new_error (task, PUNCH_ERROR, PUNCH_ERROR_UNSUPPORTED,
+                               "Unsupported relayed address %s: expected "
+                               "/…/p2p/RELAY/p2p-circuit/p2p/PEER", text);
+      return;
+    }
+  if (self->closed)
+    {
+      g_task_return_new_error (task, PUNCH_ERROR, PUNCH_ERROR_CLOSED, "The host is closed");
+      return;
+    }
+  target = punch_multiaddr_get_peer_id (address);
+  if (target != NULL && (existing = find_connection (self, target)) != NULL)
+    {
+      g_task_return_pointer (task, g_object_ref (existing), g_object_unref);
+      return;
+    }
+  if (self->circuit_dial == NULL)
+    {
+      g_task_return_new_error (task, PUNCH_ERROR, PUNCH_ERROR_UNSUPPORTED,
+                               "This host has no relay client: it cannot dial "
+                               "/p2p-circuit addresses");
+      return;
+    }
+  self->circuit_dial (self, address, task, self->circuit_dial_data);
+}
+
+void
+punch_host_set_circuit_dialer (PunchHost            *self,
+                               PunchCircuitDialFunc  func,
+                               gpointer              user_data,
+                               GDestroyNotify        destroy)
+{
+  g_return_if_fail (PUNCH_IS_HOST (self));
+
+  if (self->circuit_dial_destroy != NULL)
+    self->circuit_dial_destroy (self->circuit_dial_data);
+  self->circuit_dial = func;
+  self->circuit_dial_data = user_data;
+  self->circuit_dial_destroy = destroy;
+}
+
+void
+punch_host_upgrade_transport_async (PunchHost           *self,
+                                    GIOStream           *transport,
+                                    PunchDirection       direction,
+                                    PunchPeerId         *expected_peer_id,
+                                    PunchMultiaddr      *local_address,
+                                    PunchMultiaddr      *remote_address,
+                                    guint32              limit_duration,
+                                    guint64              limit_data,
+                                    GCancellable        *cancellable,
+                                    GAsyncReadyCallback  callback,
+                                    gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  PunchConnection *connection;
+  Dial *dial;
+
+  g_return_if_fail (PUNCH_IS_HOST (self));
+  g_return_if_fail (G_IS_IO_STREAM (transport));
+  g_return_if_fail (direction == PUNCH_DIRECTION_INBOUND || expected_peer_id != NULL);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, punch_host_upgrade_transport_async);
+
+  if (self->closed)
+    {
+      g_io_stream_close (transport, NULL, NULL);
+      g_task_return_new_error (task, PUNCH_ERROR, PUNCH_ERROR_CLOSED, "The host is closed");
+      return;
+    }
+  if (at_connection_limit (self))
+    {
+      g_io_stream_close (transport, NULL, NULL);
+      g_task_return_new_error (task, PUNCH_ERROR, PUNCH_ERROR_TOO_LARGE,
+                               "The host has %u connections already", self->max_connections);
+      return;
+    }
+
+  dial = dial_new (self, task,
+                   expected_peer_id != NULL ? punch_peer_id_ref (expected_peer_id) : NULL,
+                   cancellable);
+  connection = punch_connection_new_for_transport (self, transport, direction, expected_peer_id,
+                                                   local_address, remote_address,
+                                                   limit_duration, limit_data);
+  dial->connection = g_object_ref (connection);
+  punch_connection_set_host_data (connection, g_object_ref (task));
+  g_ptr_array_add (self->pending, connection);
+  punch_connection_start (connection);
+}
+
+PunchConnection *
+punch_host_upgrade_transport_finish (PunchHost     *self,
+                                     GAsyncResult  *result,
+                                     GError       **error)
+{
+  g_return_val_if_fail (PUNCH_IS_HOST (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
 /**
  * punch_host_dial_async:
  * @self: a host
@@ -1134,6 +1288,12 @@ punch_host_dial_async (PunchHost           *self,
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, punch_host_dial_async);
 
+  if (punch_multiaddr_find_protocol (address, PUNCH_MULTIADDR_PROTOCOL_P2P_CIRCUIT) >= 0)
+    {
+      dial_circuit (self, task, address);
+      return;
+    }
+
   socket_address = tcp_address (address, TRUE, &expected, &error);
   if (socket_address == NULL)
     {
@@ -1157,23 +1317,7 @@ punch_host_dial_async (PunchHost           *self,
       return;
     }
 
-  dial = g_new0 (Dial, 1);
-  dial->expected = g_steal_pointer (&expected);
-  dial->connect_cancellable = g_cancellable_new ();
-  g_task_set_task_data (task, dial, dial_free);
-
-  if (self->handshake_timeout > 0)
-    {
-      dial->timer = g_timeout_source_new (self->handshake_timeout);
-      g_source_set_callback (dial->timer, on_dial_timeout, task, NULL);
-      g_source_attach (dial->timer, self->context);
-    }
-  if (cancellable != NULL)
-    {
-      dial->cancel_source = g_cancellable_source_new (cancellable);
-      g_source_set_callback (dial->cancel_source, G_SOURCE_FUNC (on_dial_cancelled), task, NULL);
-      g_source_attach (dial->cancel_source, self->context);
-    }
+  dial = dial_new (self, task, g_steal_pointer (&expected), cancellable);
 
   g_socket_client_connect_async (self->client, G_SOCKET_CONNECTABLE (socket_address),
                                  dial->connect_cancellable, on_dial_connected,

@@ -1468,6 +1468,161 @@ test_stream_negotiation_timeout (void)
   g_clear_pointer (&b, peer_free);
 }
 
+/* ------------------------------------------------------------------ */
+/* Connections over a stream (as relayed circuits are)                */
+/* ------------------------------------------------------------------ */
+
+#define TUNNEL "/test/tunnel/1.0.0"
+
+static GAsyncResult *tunnel_inbound;
+
+/* Upgrades the stream, as the listening end of a circuit does. */
+static void
+tunnel_handler (PunchHost   *host,
+                PunchStream *stream,
+                gpointer     user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PunchMultiaddr) local = punch_multiaddr_new_from_string ("/p2p-circuit", &error);
+  g_autoptr(PunchMultiaddr) remote = punch_multiaddr_new_from_peer_id (
+      punch_connection_get_remote_peer_id (punch_stream_get_connection (stream)));
+
+  g_assert_no_error (error);
+  g_clear_object (&tunnel_inbound);
+  punch_host_upgrade_transport_async (host, G_IO_STREAM (stream), PUNCH_DIRECTION_INBOUND,
+                                      NULL, local, remote, 60, MiB, NULL,
+                                      store_result, &tunnel_inbound);
+}
+
+static PunchConnection *
+tunnel_dial (Peer            *a,
+             PunchConnection *outer,
+             PunchPeerId     *expected,
+             GError         **error)
+{
+  static const gchar * const protocols[] = { TUNNEL, NULL };
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(PunchStream) stream = open_stream (outer, protocols, &local_error);
+  g_autoptr(PunchMultiaddr) local = punch_multiaddr_new_from_string ("/p2p-circuit", &local_error);
+  g_autoptr(PunchMultiaddr) remote = punch_multiaddr_new_from_peer_id (expected);
+  g_autoptr(GAsyncResult) result = NULL;
+
+  g_assert_no_error (local_error);
+  punch_host_upgrade_transport_async (a->host, G_IO_STREAM (stream), PUNCH_DIRECTION_OUTBOUND,
+                                      expected, local, remote, 60, MiB, NULL,
+                                      store_result, &result);
+  WAIT_FOR (result != NULL);
+  return punch_host_upgrade_transport_finish (a->host, result, error);
+}
+
+/* A connection upgraded over a yamux stream of another one: TLS and yamux
+ * end to end, limited, announced like any other, and gone with the
+ * stream it runs over. */
+static void
+test_transport_nested (void)
+{
+  g_autoptr(Peer) a = peer_new ();
+  g_autoptr(Peer) b = peer_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PunchConnection) outer = NULL;
+  g_autoptr(PunchConnection) inner = NULL;
+  g_autoptr(PunchConnection) inner_b = NULL;
+  g_autoptr(PunchConnection) reused = NULL;
+  g_autoptr(PunchMultiaddr) b_address = NULL;
+  g_autoptr(GPtrArray) to_b = NULL;
+  PunchPeerId *a_id = punch_host_get_peer_id (a->host);
+  PunchPeerId *b_id = punch_host_get_peer_id (b->host);
+
+  punch_host_set_stream_handler (b->host, TUNNEL, tunnel_handler, NULL, NULL);
+  outer = connect_pair (a, b, "/ip4/127.0.0.1/tcp/0");
+
+  inner = tunnel_dial (a, outer, b_id, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (inner);
+  WAIT_FOR (tunnel_inbound != NULL);
+  inner_b = punch_host_upgrade_transport_finish (b->host, tunnel_inbound, &error);
+  g_clear_object (&tunnel_inbound);
+  g_assert_no_error (error);
+  g_assert_nonnull (inner_b);
+
+  g_assert_true (inner != outer);
+  g_assert_true (punch_peer_id_equal (punch_connection_get_remote_peer_id (inner), b_id));
+  g_assert_true (punch_peer_id_equal (punch_connection_get_remote_peer_id (inner_b), a_id));
+  g_assert_cmpint (punch_connection_get_direction (inner), ==, PUNCH_DIRECTION_OUTBOUND);
+  g_assert_cmpint (punch_connection_get_direction (inner_b), ==, PUNCH_DIRECTION_INBOUND);
+  g_assert_true (punch_connection_is_limited (inner));
+  g_assert_true (punch_connection_is_limited (inner_b));
+  g_assert_cmpuint (punch_connection_get_limit_duration (inner), ==, 60);
+  g_assert_cmpuint (punch_connection_get_limit_data (inner), ==, MiB);
+  g_assert_false (punch_connection_is_limited (outer));
+  g_assert_cmpstr (punch_connection_get_security_protocol (inner), ==, "/tls/1.0.0");
+  g_assert_cmpstr (punch_connection_get_muxer_protocol (inner_b), ==, "/yamux/1.0.0");
+  g_assert_cmpuint (a->opened->len, ==, 2);
+  g_assert_cmpuint (b->opened->len, ==, 2);
+  to_b = punch_host_get_connections (a->host, b_id);
+  g_assert_cmpuint (to_b->len, ==, 2);
+
+  assert_echo (inner);
+  assert_echo (inner_b);
+
+  /* A dial by peer id prefers the unlimited connection. */
+  {
+    g_autoptr(GPtrArray) listen = punch_host_get_listen_addresses (b->host);
+
+    b_address = punch_multiaddr_ref (g_ptr_array_index (listen, 0));
+  }
+  reused = peer_dial (a, b_address, &error);
+  g_assert_no_error (error);
+  g_assert_true (reused == outer);
+
+  /* The end that answers must be the peer expected. */
+  {
+    g_autoptr(PunchKeypair) other = punch_keypair_generate (PUNCH_KEY_TYPE_ED25519, &error);
+    g_autoptr(PunchConnection) wrong = NULL;
+
+    g_assert_no_error (error);
+    wrong = tunnel_dial (a, outer, punch_keypair_get_peer_id (other), &error);
+    g_assert_error (error, PUNCH_ERROR, PUNCH_ERROR_PEER_ID_MISMATCH);
+    g_assert_null (wrong);
+    g_clear_error (&error);
+    WAIT_FOR (tunnel_inbound != NULL);
+    g_clear_object (&tunnel_inbound);
+  }
+
+  /* Closing the outer connection ends the one inside it. */
+  punch_connection_close (outer);
+  WAIT_FOR (punch_connection_is_closed (inner) && punch_connection_is_closed (inner_b));
+  WAIT_FOR (a->closed->len == a->opened->len && b->closed->len == b->opened->len);
+}
+
+/* Circuit addresses go to the relay client; a host without one refuses
+ * them, and malformed ones are refused before that. */
+static void
+test_transport_circuit_unsupported (void)
+{
+  static const char * const cases[] = {
+    "/ip4/127.0.0.1/tcp/1/p2p/12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq/p2p-circuit/p2p/12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq",
+    "/ip4/127.0.0.1/tcp/1/p2p-circuit/p2p/12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq",
+    "/ip4/127.0.0.1/tcp/1/p2p/12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq/p2p-circuit",
+  };
+  g_autoptr(Peer) a = peer_new ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(PunchMultiaddr) address = punch_multiaddr_new_from_string (cases[i], &error);
+      g_autoptr(PunchConnection) connection = NULL;
+
+      g_assert_no_error (error);
+      connection = peer_dial (a, address, &error);
+      g_assert_error (error, PUNCH_ERROR, PUNCH_ERROR_UNSUPPORTED);
+      g_assert_null (connection);
+      /* The first is well formed: the message says what is missing. */
+      if (i == 0)
+        g_assert_nonnull (strstr (error->message, "relay client"));
+    }
+}
+
 /* Each test, then a check that it left nothing behind. */
 static void
 run_test (gconstpointer data)
@@ -1500,6 +1655,8 @@ main (int   argc,
   g_test_add_data_func ("/host/stream/reset-and-half-close", test_stream_reset, run_test);
   g_test_add_data_func ("/host/stream/sync-would-block", test_stream_sync_would_block, run_test);
   g_test_add_data_func ("/host/stream/negotiation-timeout", test_stream_negotiation_timeout, run_test);
+  g_test_add_data_func ("/host/transport/nested", test_transport_nested, run_test);
+  g_test_add_data_func ("/host/transport/circuit-unsupported", test_transport_circuit_unsupported, run_test);
   g_test_add_data_func ("/host/close/connection", test_connection_close, run_test);
   g_test_add_data_func ("/host/close/host", test_host_close, run_test);
   g_test_add_data_func ("/host/bad-input/socket", test_bad_input_socket, run_test);
