@@ -62,6 +62,7 @@ struct _PunchIdentify {
   gulong opened_id;
   gulong closed_id;
   guint push_source_id;
+  GPtrArray *advertised;           /* PunchMultiaddr, or NULL: listen addresses */
 };
 
 typedef struct {
@@ -467,7 +468,8 @@ punch_identify_build_local_info (PunchIdentify   *self,
 
   /* An unspecified address (0.0.0.0, ::) is not one a peer can dial:
    * it is not announced. */
-  addrs = punch_host_get_listen_addresses (self->host);
+  addrs = self->advertised != NULL ? g_ptr_array_ref (self->advertised) :
+                                      punch_host_get_listen_addresses (self->host);
   for (guint i = 0; addrs != NULL && i < addrs->len; i++)
     {
       g_autoptr(GInetAddress) ip = punch_multiaddr_get_inet_address (addrs->pdata[i]);
@@ -750,6 +752,44 @@ on_push_stream (GObject      *source,
       return;
     }
   write_identify_async (stream, bytes, NULL, on_push_written, NULL);
+}
+
+/**
+ * punch_identify_set_advertised_addresses:
+ * @self: a #PunchIdentify
+ * @addresses: (nullable) (element-type Punch.Multiaddr): the addresses to
+ *   announce as listen addresses, or %NULL for the host's listen addresses
+ *
+ * Sets what identify announces as this host's listen addresses (a
+ * [class@Punch.Agent] behind a NAT announces only what AutoNAT confirmed,
+ * and its relayed addresses). Connected peers get an identify push if the
+ * list changed.
+ *
+ * Since: 0.1
+ */
+void
+punch_identify_set_advertised_addresses (PunchIdentify *self,
+                                         GPtrArray     *addresses)
+{
+  gboolean same;
+
+  g_return_if_fail (PUNCH_IS_IDENTIFY (self));
+
+  same = (addresses == NULL && self->advertised == NULL) ||
+         (addresses != NULL && self->advertised != NULL && addresses->len == self->advertised->len);
+  for (guint i = 0; same && addresses != NULL && i < addresses->len; i++)
+    same = punch_multiaddr_equal (g_ptr_array_index (addresses, i),
+                                  g_ptr_array_index (self->advertised, i));
+  if (same)
+    return;
+  g_clear_pointer (&self->advertised, g_ptr_array_unref);
+  if (addresses != NULL)
+    {
+      self->advertised = g_ptr_array_new_with_free_func ((GDestroyNotify) punch_multiaddr_unref);
+      for (guint i = 0; i < addresses->len; i++)
+        g_ptr_array_add (self->advertised, punch_multiaddr_ref (g_ptr_array_index (addresses, i)));
+    }
+  punch_identify_schedule_push (self);
 }
 
 /**
@@ -1149,6 +1189,7 @@ punch_identify_finalize (GObject *object)
   PunchIdentify *self = PUNCH_IDENTIFY (object);
 
   g_clear_pointer (&self->observed, punch_observed_addrs_free);
+  g_clear_pointer (&self->advertised, g_ptr_array_unref);
   g_clear_object (&self->cancellable);
 
   G_OBJECT_CLASS (punch_identify_parent_class)->finalize (object);

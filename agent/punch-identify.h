@@ -96,6 +96,9 @@ PUNCH_AVAILABLE_IN_0_1
 GPtrArray            *punch_identify_get_observed_addresses    (PunchIdentify        *self,
                                                                 guint                 min_observers);
 PUNCH_AVAILABLE_IN_0_1
+void                  punch_identify_set_advertised_addresses  (PunchIdentify        *self,
+                                                                GPtrArray            *addresses);
+PUNCH_AVAILABLE_IN_0_1
 void                  punch_identify_push                      (PunchIdentify        *self);
 
 G_END_DECLS

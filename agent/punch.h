@@ -18,3 +18,8 @@
 #include "punch-host.h"
 #include "punch-identify.h"
 #include "punch-ping.h"
+#include "punch-relay.h"
+#include "punch-autonat.h"
+#include "punch-stun-server.h"
+#include "punch-agent.h"
+#include "punch-relay-client.h"

@@ -288,7 +288,7 @@ static void
 json_key (GString     *out,
           const gchar *key)
 {
-  if (out->len > 1)
+  if (out->len > 0 && out->str[out->len - 1] != '{')
     g_string_append_c (out, ',');
   json_append_string (out, key);
   g_string_append_c (out, ':');
@@ -665,18 +665,52 @@ cmd_serve (int argc, char **argv)
   g_auto(GStrv) connect_to = NULL;
   g_autofree gchar *key_path = NULL;
   gboolean json = FALSE;
+  gboolean autonat_service = FALSE;
+  gboolean allow_private = FALSE;
+  gint stun_port = -1;
+  gint dial_timeout_s = 0;
+  gboolean relay_service = FALSE;
+  gint64 relay_max_duration = -1, relay_max_data = -1, relay_max_reservations = -1;
+  gint64 relay_max_per_ip = -1, relay_max_circuits_per_peer = -1, relay_ttl = -1;
   GOptionEntry entries[] = {
     { "listen", 'l', 0, G_OPTION_ARG_STRING_ARRAY, &listen,
       "Listen on this address, such as /ip4/127.0.0.1/tcp/0 (repeatable)", "MULTIADDR" },
     { "connect", 'c', 0, G_OPTION_ARG_STRING_ARRAY, &connect_to,
       "Also connect to this peer once listening (repeatable)", "MULTIADDR" },
+    { "autonat-service", 0, 0, G_OPTION_ARG_NONE, &autonat_service,
+      "Serve AutoNAT v1 (dial-back) requests", NULL },
+    { "autonat-allow-private", 0, 0, G_OPTION_ARG_NONE, &allow_private,
+      "Let the AutoNAT service dial private, loopback and documentation addresses (labs)", NULL },
+    { "autonat-dial-timeout", 0, 0, G_OPTION_ARG_INT, &dial_timeout_s,
+      "Seconds the AutoNAT service gives a dial-back (default 15)", "S" },
+    { "relay-service", 0, 0, G_OPTION_ARG_NONE, &relay_service,
+      "Serve circuit relay v2 (hop): reservations and relayed connections", NULL },
+    { "relay-max-duration", 0, 0, G_OPTION_ARG_INT64, &relay_max_duration,
+      "Seconds a relayed connection may last (0: no limit)", "S" },
+    { "relay-max-data", 0, 0, G_OPTION_ARG_INT64, &relay_max_data,
+      "Bytes a relayed connection may carry per direction (0: no limit)", "BYTES" },
+    { "relay-max-reservations", 0, 0, G_OPTION_ARG_INT64, &relay_max_reservations,
+      "Reservations held at once", "N" },
+    { "relay-max-reservations-per-ip", 0, 0, G_OPTION_ARG_INT64, &relay_max_per_ip,
+      "Reservations held at once per IP address", "N" },
+    { "relay-max-circuits-per-peer", 0, 0, G_OPTION_ARG_INT64, &relay_max_circuits_per_peer,
+      "Relayed connections at once per peer", "N" },
+    { "relay-reservation-ttl", 0, 0, G_OPTION_ARG_INT64, &relay_ttl,
+      "Seconds a reservation lasts unless renewed", "S" },
+    { "stun-port", 0, 0, G_OPTION_ARG_INT, &stun_port,
+      "Answer STUN Binding requests on this UDP port (0: any)", "N" },
     { "key", 'k', 0, G_OPTION_ARG_FILENAME, &key_path,
       "Identity key file (default: a new Ed25519 key)", "FILE" },
     { "json", 'j', 0, G_OPTION_ARG_NONE, &json,
       "Print one JSON object per line per event", NULL },
     G_OPTION_ENTRY_NULL
   };
-  const char *usage = "serve --listen MULTIADDR [--listen MULTIADDR...] [--connect MULTIADDR...] [--key FILE] [--json]";
+  const char *usage = "serve --listen MULTIADDR [--listen MULTIADDR...] [--connect MULTIADDR...] "
+                      "[--autonat-service [--autonat-allow-private]] [--relay-service [--relay-max-duration S] "
+                      "[--relay-max-data BYTES] ...] [--stun-port N] [--key FILE] [--json]";
+  g_autoptr(PunchAutonatService) autonat = NULL;
+  g_autoptr(PunchStunServer) stun = NULL;
+  g_autoptr(PunchRelayService) relay = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(PunchKeypair) keypair = NULL;
   g_autoptr(PunchHost) host = NULL;
@@ -694,6 +728,20 @@ cmd_serve (int argc, char **argv)
     return EXIT_USAGE;
   if (listen == NULL || listen[0] == NULL)
     return usage_error (usage, "at least one --listen address is needed");
+  if (stun_port > G_MAXUINT16)
+    return usage_error (usage, "--stun-port must be a UDP port (0-65535)");
+  if ((allow_private || dial_timeout_s != 0) && !autonat_service)
+    return usage_error (usage, "--autonat-allow-private and --autonat-dial-timeout need --autonat-service");
+  if (!relay_service && (relay_max_duration >= 0 || relay_max_data >= 0 ||
+                         relay_max_reservations >= 0 || relay_max_per_ip >= 0 ||
+                         relay_max_circuits_per_peer >= 0 || relay_ttl >= 0))
+    return usage_error (usage, "the --relay-* limits need --relay-service");
+  if (relay_max_duration > G_MAXUINT32 || relay_max_reservations > G_MAXUINT ||
+      relay_max_per_ip > G_MAXUINT || relay_max_circuits_per_peer > G_MAXUINT ||
+      relay_ttl == 0 || relay_ttl > G_MAXUINT32)
+    return usage_error (usage, "a --relay-* limit is out of range");
+  if (dial_timeout_s < 0 || dial_timeout_s > 600)
+    return usage_error (usage, "--autonat-dial-timeout must be within 1-600 seconds");
 
   for (guint i = 0; listen[i] != NULL; i++)
     {
@@ -750,6 +798,45 @@ cmd_serve (int argc, char **argv)
         return EXIT_FAILED;
       }
 
+  if (autonat_service)
+    {
+      autonat = punch_autonat_service_new (host);
+      punch_autonat_service_set_allow_private (autonat, allow_private);
+      if (dial_timeout_s > 0)
+        punch_autonat_service_set_dial_timeout (autonat, (guint) dial_timeout_s * 1000);
+    }
+  if (relay_service)
+    {
+      relay = punch_relay_service_new (host);
+      if (relay_max_duration >= 0)
+        g_object_set (relay, "limit-duration", (guint) relay_max_duration, NULL);
+      if (relay_max_data >= 0)
+        g_object_set (relay, "limit-data", (guint64) relay_max_data, NULL);
+      if (relay_max_reservations >= 0)
+        g_object_set (relay, "max-reservations", (guint) relay_max_reservations, NULL);
+      if (relay_max_per_ip >= 0)
+        g_object_set (relay, "max-reservations-per-ip", (guint) relay_max_per_ip, NULL);
+      if (relay_max_circuits_per_peer >= 0)
+        g_object_set (relay, "max-circuits-per-peer", (guint) relay_max_circuits_per_peer, NULL);
+      if (relay_ttl > 0)
+        g_object_set (relay, "reservation-ttl", (guint) relay_ttl, NULL);
+    }
+  if (stun_port >= 0)
+    {
+      g_autoptr(GInetAddress) any = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
+      g_autoptr(GSocketAddress) where = g_inet_socket_address_new (any, (guint16) stun_port);
+
+      stun = punch_stun_server_new (G_INET_SOCKET_ADDRESS (where), &error);
+      if (stun == NULL)
+        {
+          g_printerr ("punch: cannot serve STUN on UDP port %d: %s\n", stun_port, error->message);
+          g_source_remove (sigint_id);
+          g_source_remove (sigterm_id);
+          punch_host_close (host);
+          return EXIT_FAILED;
+        }
+    }
+
   peer = punch_peer_id_to_string (punch_host_get_peer_id (host));
   p2p = punch_multiaddr_new_from_peer_id (punch_host_get_peer_id (host));
   bound = punch_host_get_listen_addresses (host);
@@ -776,15 +863,21 @@ cmd_serve (int argc, char **argv)
 
         json_multiaddrs_member (out, "addrs", full);
         json_string_member (out, "peer_id", peer);
+        if (stun != NULL)
+          json_int_member (out, "stun_port", punch_stun_server_get_port (stun));
         json_event_print (out);
       }
     else
-      for (guint i = 0; i < full->len; i++)
-        {
-          g_autofree gchar *text = punch_multiaddr_to_string (full->pdata[i]);
+      {
+        for (guint i = 0; i < full->len; i++)
+          {
+            g_autofree gchar *text = punch_multiaddr_to_string (full->pdata[i]);
 
-          print_line ("%s", text);
-        }
+            print_line ("%s", text);
+          }
+        if (stun != NULL)
+          print_line ("stun: udp port %u", punch_stun_server_get_port (stun));
+      }
   }
 
   for (guint i = 0; i < connect_addrs->len; i++)
@@ -803,6 +896,12 @@ cmd_serve (int argc, char **argv)
   g_signal_handlers_disconnect_by_data (host, &serve);
   g_signal_handlers_disconnect_by_data (identify, &serve);
   punch_host_remove_stream_handler (host, ECHO_PROTOCOL_ID);
+  if (stun != NULL)
+    punch_stun_server_close (stun);
+  if (relay != NULL)
+    punch_relay_service_stop (relay);
+  g_clear_object (&relay);
+  g_clear_object (&autonat);
   punch_host_close (host);
   /* Let the closes run (bounded). */
   for (guint i = 0; i < 100 && g_main_context_iteration (NULL, FALSE); i++)
@@ -1097,15 +1196,711 @@ out:
   return status;
 }
 
+/* punch reach: ask AutoNAT servers, print the verdict. */
+
+static const gchar *
+reachability_name (PunchReachability reachability)
+{
+  switch (reachability)
+    {
+    case PUNCH_REACHABILITY_PUBLIC:
+      return "public";
+    case PUNCH_REACHABILITY_PRIVATE:
+      return "private";
+    case PUNCH_REACHABILITY_UNKNOWN:
+    default:
+      return "unknown";
+    }
+}
+
+static const gchar *
+origin_name (PunchAddressOrigin origin)
+{
+  switch (origin)
+    {
+    case PUNCH_ADDRESS_ORIGIN_LISTEN:
+      return "listen";
+    case PUNCH_ADDRESS_ORIGIN_OBSERVED:
+      return "observed";
+    case PUNCH_ADDRESS_ORIGIN_ICE_HOST:
+      return "ice-host";
+    case PUNCH_ADDRESS_ORIGIN_ICE_SERVER_REFLEXIVE:
+      return "ice-srflx";
+    case PUNCH_ADDRESS_ORIGIN_ICE_RELAYED:
+    default:
+      return "ice-relay";
+    }
+}
+
+typedef struct {
+  gboolean json;
+  gboolean done;
+  guint rounds;
+  gint64 started;
+  gint64 verdict_at;
+} Reach;
+
+static void
+on_reach_changed (PunchAgent        *agent,
+                  PunchReachability  old,
+                  PunchReachability  now,
+                  guint              confidence,
+                  gpointer           user_data)
+{
+  Reach *reach = user_data;
+
+  if (reach->json)
+    {
+      GString *out = json_event_new ("reachability-changed");
+
+      json_string_member (out, "old", reachability_name (old));
+      json_string_member (out, "new", reachability_name (now));
+      json_int_member (out, "confidence", confidence);
+      json_event_print (out);
+    }
+}
+
+static void
+on_reach_check_done (PunchAgent *agent,
+                     gpointer    user_data)
+{
+  Reach *reach = user_data;
+
+  reach->rounds++;
+  if (punch_agent_get_reachability (agent) != PUNCH_REACHABILITY_UNKNOWN)
+    {
+      reach->done = TRUE;
+      reach->verdict_at = g_get_monotonic_time ();
+    }
+}
+
+/* punch reach --server MULTIADDR [--server ...] [--stun IP:PORT]
+ *             [--listen MULTIADDR] [--threshold N] [--timeout S] [--json] */
+static int
+cmd_reach (int argc, char **argv)
+{
+  g_auto(GStrv) servers = NULL;
+  g_auto(GStrv) listen = NULL;
+  g_autofree gchar *stun = NULL;
+  g_autofree gchar *key_path = NULL;
+  gint threshold = 0;
+  gint timeout_s = 60;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "server", 's', 0, G_OPTION_ARG_STRING_ARRAY, &servers,
+      "An AutoNAT server, /ip4/…/tcp/PORT/p2p/ID (repeatable)", "MULTIADDR" },
+    { "stun", 0, 0, G_OPTION_ARG_STRING, &stun,
+      "STUN server for the UDP candidates", "IP:PORT" },
+    { "listen", 'l', 0, G_OPTION_ARG_STRING_ARRAY, &listen,
+      "Listen on this address (default /ip4/0.0.0.0/tcp/0; repeatable)", "MULTIADDR" },
+    { "threshold", 0, 0, G_OPTION_ARG_INT, &threshold,
+      "Servers that must agree on a verdict (default 4, per the specification)", "N" },
+    { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout_s,
+      "Give up after this many seconds (default 60)", "S" },
+    { "key", 'k', 0, G_OPTION_ARG_FILENAME, &key_path,
+      "Identity key file (default: a new Ed25519 key)", "FILE" },
+    { "json", 'j', 0, G_OPTION_ARG_NONE, &json,
+      "Print one JSON object per line per event", NULL },
+    G_OPTION_ENTRY_NULL
+  };
+  const char *usage = "reach --server MULTIADDR [--server ...] [--stun IP:PORT] [--listen MULTIADDR...] "
+                      "[--threshold N] [--timeout S] [--key FILE] [--json]";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PunchKeypair) keypair = NULL;
+  g_autoptr(PunchAgent) agent = NULL;
+  g_autoptr(GPtrArray) server_addrs = g_ptr_array_new_with_free_func ((GDestroyNotify) punch_multiaddr_unref);
+  g_autoptr(GPtrArray) listen_addrs = g_ptr_array_new_with_free_func ((GDestroyNotify) punch_multiaddr_unref);
+  g_autoptr(GPtrArray) addresses = NULL;
+  g_autofree gchar *stun_ip = NULL;
+  guint stun_port = 0;
+  gboolean timed_out = FALSE;
+  guint timer;
+  PunchReachability verdict;
+  Reach reach = { 0 };
+
+  if (!parse_options (usage, "Learns whether this node is reachable, from AutoNAT servers.",
+                      entries, &argc, &argv, 0))
+    return EXIT_USAGE;
+  if (servers == NULL || servers[0] == NULL)
+    return usage_error (usage, "at least one --server is needed");
+  if (threshold < 0 || threshold > 64)
+    return usage_error (usage, "--threshold must be within 1-64");
+  if (timeout_s <= 0)
+    return usage_error (usage, "--timeout must be positive");
+  for (guint i = 0; servers[i] != NULL; i++)
+    {
+      PunchMultiaddr *addr = punch_multiaddr_new_from_string (servers[i], &error);
+      g_autoptr(PunchPeerId) id = addr != NULL ? punch_multiaddr_get_peer_id (addr) : NULL;
+
+      if (addr == NULL || id == NULL)
+        {
+          g_printerr ("punch: bad --server address '%s': %s\n", servers[i],
+                      addr == NULL ? error->message : "it must end with /p2p/ID");
+          g_clear_pointer (&addr, punch_multiaddr_unref);
+          return EXIT_USAGE;
+        }
+      g_ptr_array_add (server_addrs, addr);
+    }
+  for (guint i = 0; listen != NULL && listen[i] != NULL; i++)
+    {
+      PunchMultiaddr *addr = punch_multiaddr_new_from_string (listen[i], &error);
+
+      if (addr == NULL)
+        {
+          g_printerr ("punch: bad --listen address '%s': %s\n", listen[i], error->message);
+          return EXIT_USAGE;
+        }
+      g_ptr_array_add (listen_addrs, addr);
+    }
+  if (listen_addrs->len == 0)
+    g_ptr_array_add (listen_addrs, punch_multiaddr_new_from_string ("/ip4/0.0.0.0/tcp/0", NULL));
+  if (stun != NULL)
+    {
+      const gchar *colon = strrchr (stun, ':');
+      guint64 port = 0;
+
+      if (colon == NULL || !g_ascii_string_to_unsigned (colon + 1, 10, 1, G_MAXUINT16, &port, NULL))
+        return usage_error (usage, "--stun must be IP:PORT");
+      stun_ip = g_strndup (stun, colon - stun);
+      if (!g_hostname_is_ip_address (stun_ip))
+        return usage_error (usage, "--stun must be IP:PORT");
+      stun_port = (guint) port;
+    }
+
+  keypair = load_or_generate_key (key_path, &error);
+  if (keypair == NULL)
+    return fail (error);
+
+  agent = punch_agent_new (keypair);
+  g_object_set (agent, "retry-interval", 2, NULL);
+  if (threshold > 0)
+    g_object_set (agent, "autonat-threshold", (guint) threshold, NULL);
+  if (stun_ip != NULL)
+    punch_agent_set_stun_server (agent, stun_ip, stun_port);
+  for (guint i = 0; i < listen_addrs->len; i++)
+    if (!punch_host_listen (punch_agent_get_host (agent), listen_addrs->pdata[i], &error))
+      {
+        g_autofree gchar *text = punch_multiaddr_to_string (listen_addrs->pdata[i]);
+
+        g_printerr ("punch: cannot listen on %s: %s\n", text, error->message);
+        punch_host_close (punch_agent_get_host (agent));
+        return EXIT_FAILED;
+      }
+  for (guint i = 0; i < server_addrs->len; i++)
+    punch_agent_add_autonat_server (agent, server_addrs->pdata[i]);
+
+  reach.json = json;
+  reach.started = g_get_monotonic_time ();
+  g_signal_connect (agent, "reachability-changed", G_CALLBACK (on_reach_changed), &reach);
+  g_signal_connect (agent, "check-done", G_CALLBACK (on_reach_check_done), &reach);
+  if (!punch_agent_start (agent, &error))
+    {
+      punch_host_close (punch_agent_get_host (agent));
+      return fail (error);
+    }
+
+  timer = g_timeout_add_seconds ((guint) timeout_s, on_flag_timeout, &timed_out);
+  while (!reach.done && !timed_out)
+    g_main_context_iteration (NULL, TRUE);
+  if (!timed_out)
+    g_source_remove (timer);
+
+  verdict = punch_agent_get_reachability (agent);
+  addresses = punch_agent_get_addresses (agent);
+  if (json)
+    {
+      GString *out = json_event_new ("verdict");
+
+      json_string_member (out, "reachability", reachability_name (verdict));
+      json_int_member (out, "confidence", punch_agent_get_confidence (agent));
+      json_int_member (out, "rounds", reach.rounds);
+      if (reach.verdict_at > 0)
+        json_int_member (out, "elapsed_us", reach.verdict_at - reach.started);
+      json_key (out, "addrs");
+      g_string_append_c (out, '[');
+      for (guint i = 0; i < addresses->len; i++)
+        {
+          PunchAgentAddress *address = addresses->pdata[i];
+
+          if (i > 0)
+            g_string_append_c (out, ',');
+          g_string_append_c (out, '{');
+          json_multiaddr_member (out, "addr", punch_agent_address_get_multiaddr (address));
+          json_string_member (out, "origin", origin_name (punch_agent_address_get_origin (address)));
+          json_string_member (out, "reachability",
+                              reachability_name (punch_agent_address_get_reachability (address)));
+          g_string_append_c (out, '}');
+        }
+      g_string_append_c (out, ']');
+      json_event_print (out);
+    }
+  else
+    {
+      print_line ("reachability: %s (confidence %u)", reachability_name (verdict),
+                  punch_agent_get_confidence (agent));
+      for (guint i = 0; i < addresses->len; i++)
+        {
+          PunchAgentAddress *address = addresses->pdata[i];
+          g_autofree gchar *text = punch_multiaddr_to_string (punch_agent_address_get_multiaddr (address));
+
+          print_line ("  %s %s: %s", origin_name (punch_agent_address_get_origin (address)), text,
+                      reachability_name (punch_agent_address_get_reachability (address)));
+        }
+    }
+
+  g_signal_handlers_disconnect_by_data (agent, &reach);
+  punch_host_close (punch_agent_get_host (agent));
+  g_clear_object (&agent);
+  for (guint i = 0; i < 100 && g_main_context_iteration (NULL, FALSE); i++)
+    ;
+  if (verdict == PUNCH_REACHABILITY_UNKNOWN)
+    {
+      g_printerr ("punch: no verdict within %d s (%u rounds)\n", timeout_s, reach.rounds);
+      return EXIT_FAILED;
+    }
+  return EXIT_OK;
+}
+
+/* punch listen: reserve on relays, accept (relayed) connections, echo. */
+
+static void
+json_bool_member (GString     *out,
+                  const gchar *key,
+                  gboolean     value)
+{
+  json_key (out, key);
+  g_string_append (out, value ? "true" : "false");
+}
+
+static const gchar *
+path_name (PunchConnection *connection)
+{
+  PunchMultiaddr *remote = punch_connection_get_remote_address (connection);
+
+  return remote != NULL &&
+         punch_multiaddr_find_protocol (remote, PUNCH_MULTIADDR_PROTOCOL_P2P_CIRCUIT) >= 0 ?
+         "relay" : "direct";
+}
+
+static void
+print_connection (gboolean         json,
+                  const gchar     *event,
+                  PunchConnection *connection)
+{
+  g_autofree gchar *peer = peer_id_text (punch_connection_get_remote_peer_id (connection));
+  g_autofree gchar *remote = punch_multiaddr_to_string (punch_connection_get_remote_address (connection));
+
+  if (json)
+    {
+      GString *out = json_event_new (event);
+
+      json_string_member (out, "peer_id", peer);
+      json_string_member (out, "remote_addr", remote);
+      json_string_member (out, "direction", direction_name (punch_connection_get_direction (connection)));
+      json_string_member (out, "path", path_name (connection));
+      json_bool_member (out, "limited", punch_connection_is_limited (connection));
+      json_int_member (out, "limit_duration", punch_connection_get_limit_duration (connection));
+      json_int_member (out, "limit_data", (gint64) punch_connection_get_limit_data (connection));
+      json_event_print (out);
+    }
+  else
+    print_line ("%s: %s via %s (%s)%s", event, peer, remote, path_name (connection),
+                punch_connection_is_limited (connection) ? ", limited" : "");
+}
+
+static void
+on_listen_reservation (PunchRelayClient      *client,
+                       PunchRelayReservation *reservation,
+                       gpointer               user_data)
+{
+  Serve *serve = user_data;
+  g_autofree gchar *relay = peer_id_text (punch_relay_reservation_get_relay (reservation));
+  g_autoptr(GPtrArray) addrs = punch_relay_client_get_relayed_addresses (client);
+
+  if (serve->json)
+    {
+      GString *out = json_event_new ("reservation");
+
+      json_string_member (out, "relay", relay);
+      json_multiaddrs_member (out, "addrs", addrs);
+      json_int_member (out, "expiration", punch_relay_reservation_get_expiration (reservation));
+      json_int_member (out, "limit_duration", punch_relay_reservation_get_limit_duration (reservation));
+      json_int_member (out, "limit_data", (gint64) punch_relay_reservation_get_limit_data (reservation));
+      json_bool_member (out, "voucher", punch_relay_reservation_has_voucher (reservation));
+      json_event_print (out);
+    }
+  else
+    for (guint i = 0; i < addrs->len; i++)
+      {
+        g_autofree gchar *text = punch_multiaddr_to_string (addrs->pdata[i]);
+
+        print_line ("%s", text);
+      }
+}
+
+static void
+on_listen_reservation_lost (PunchRelayClient *client,
+                            PunchPeerId      *relay,
+                            const GError     *reason,
+                            gpointer          user_data)
+{
+  Serve *serve = user_data;
+  g_autofree gchar *id = peer_id_text (relay);
+  const gchar *why = reason != NULL ? reason->message : "stopped";
+
+  if (serve->json)
+    {
+      GString *out = json_event_new ("reservation-lost");
+
+      json_string_member (out, "relay", id);
+      json_string_member (out, "reason", why);
+      json_event_print (out);
+    }
+  else
+    print_line ("reservation on %s lost: %s", id, why);
+}
+
+static void
+on_listen_reservation_failed (PunchRelayClient *client,
+                              PunchPeerId      *relay,
+                              const GError     *error,
+                              gpointer          user_data)
+{
+  Serve *serve = user_data;
+  g_autofree gchar *id = peer_id_text (relay);
+
+  if (serve->json)
+    {
+      GString *out = json_event_new ("reservation-failed");
+
+      json_string_member (out, "relay", id);
+      json_string_member (out, "error", error->message);
+      json_event_print (out);
+    }
+  else
+    g_printerr ("punch: reservation on %s failed: %s\n", id, error->message);
+}
+
+static void
+on_listen_connection (PunchHost       *host,
+                      PunchConnection *connection,
+                      gpointer         user_data)
+{
+  Serve *serve = user_data;
+
+  print_connection (serve->json, "connection-opened", connection);
+}
+
+/* punch listen --relay MULTIADDR [--relay ...] [--listen MULTIADDR...]
+ *              [--key FILE] [--json] */
+static int
+cmd_listen (int argc, char **argv)
+{
+  g_auto(GStrv) relays = NULL;
+  g_auto(GStrv) listen = NULL;
+  g_autofree gchar *key_path = NULL;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "relay", 'r', 0, G_OPTION_ARG_STRING_ARRAY, &relays,
+      "Reserve on this relay, /ip4/…/tcp/PORT/p2p/ID (repeatable)", "MULTIADDR" },
+    { "listen", 'l', 0, G_OPTION_ARG_STRING_ARRAY, &listen,
+      "Also listen on this address (repeatable)", "MULTIADDR" },
+    { "key", 'k', 0, G_OPTION_ARG_FILENAME, &key_path,
+      "Identity key file (default: a new Ed25519 key)", "FILE" },
+    { "json", 'j', 0, G_OPTION_ARG_NONE, &json,
+      "Print one JSON object per line per event", NULL },
+    G_OPTION_ENTRY_NULL
+  };
+  const char *usage = "listen --relay MULTIADDR [--relay ...] [--listen MULTIADDR...] [--key FILE] [--json]";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PunchKeypair) keypair = NULL;
+  g_autoptr(PunchHost) host = NULL;
+  g_autoptr(PunchRelayClient) client = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  g_autofree gchar *peer = NULL;
+  Serve serve = { 0 };
+  guint sigint_id, sigterm_id;
+
+  if (!parse_options (usage, "Reserves on relays and accepts connections (echo) until SIGINT or SIGTERM.",
+                      entries, &argc, &argv, 0))
+    return EXIT_USAGE;
+  if (relays == NULL || relays[0] == NULL)
+    return usage_error (usage, "at least one --relay is needed");
+
+  keypair = load_or_generate_key (key_path, &error);
+  if (keypair == NULL)
+    return fail (error);
+  host = punch_host_new (keypair);
+  client = punch_relay_client_new (host);
+  for (guint i = 0; relays[i] != NULL; i++)
+    {
+      g_autoptr(PunchMultiaddr) addr = punch_multiaddr_new_from_string (relays[i], &error);
+
+      if (addr == NULL || !punch_relay_client_add_relay (client, addr, &error))
+        {
+          g_printerr ("punch: bad --relay address '%s': %s\n", relays[i], error->message);
+          punch_host_close (host);
+          return EXIT_USAGE;
+        }
+    }
+  for (guint i = 0; listen != NULL && listen[i] != NULL; i++)
+    {
+      g_autoptr(PunchMultiaddr) addr = punch_multiaddr_new_from_string (listen[i], &error);
+
+      if (addr == NULL || !punch_host_listen (host, addr, &error))
+        {
+          g_printerr ("punch: cannot listen on '%s': %s\n", listen[i], error->message);
+          punch_host_close (host);
+          return EXIT_FAILED;
+        }
+    }
+
+  loop = g_main_loop_new (NULL, FALSE);
+  serve.json = json;
+  sigint_id = g_unix_signal_add (SIGINT, on_quit_signal, loop);
+  sigterm_id = g_unix_signal_add (SIGTERM, on_quit_signal, loop);
+  punch_host_set_stream_handler (host, ECHO_PROTOCOL_ID, handle_echo, &serve, NULL);
+  g_signal_connect (host, "connection-opened", G_CALLBACK (on_listen_connection), &serve);
+  g_signal_connect (host, "connection-closed", G_CALLBACK (on_serve_connection_closed), &serve);
+  g_signal_connect (client, "reservation-gained", G_CALLBACK (on_listen_reservation), &serve);
+  g_signal_connect (client, "reservation-lost", G_CALLBACK (on_listen_reservation_lost), &serve);
+  g_signal_connect (client, "reservation-failed", G_CALLBACK (on_listen_reservation_failed), &serve);
+
+  peer = peer_id_text (punch_host_get_peer_id (host));
+  if (json)
+    {
+      GString *out = json_event_new ("started");
+
+      json_string_member (out, "peer_id", peer);
+      json_event_print (out);
+    }
+  punch_relay_client_set_reserving (client, TRUE);
+
+  g_main_loop_run (loop);
+  g_source_remove (sigint_id);
+  g_source_remove (sigterm_id);
+  g_signal_handlers_disconnect_by_data (host, &serve);
+  g_signal_handlers_disconnect_by_data (client, &serve);
+  punch_host_remove_stream_handler (host, ECHO_PROTOCOL_ID);
+  punch_host_close (host);
+  g_clear_object (&client);
+  for (guint i = 0; i < 100 && g_main_context_iteration (NULL, FALSE); i++)
+    ;
+  return EXIT_OK;
+}
+
+/* punch dial: connect (relayed or direct), report the path, echo bytes. */
+
+static void
+on_dial_stream (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  Step *step = user_data;
+
+  step->result = punch_connection_open_stream_finish (PUNCH_CONNECTION (source), result, &step->error);
+  step->done = TRUE;
+}
+
+static void
+on_dial_written (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Step *step = user_data;
+
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &step->error))
+    step->done = TRUE;
+}
+
+static void
+on_dial_read (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  Step *step = user_data;
+  gsize n = 0;
+
+  if (!g_input_stream_read_all_finish (G_INPUT_STREAM (source), result, &n, &step->error))
+    n = 0;
+  step->rtt_us = (gint64) n;
+  step->done = TRUE;
+}
+
+/* punch dial MULTIADDR [--send-bytes N] [--timeout S] [--key FILE] [--json] */
+static int
+cmd_dial (int argc, char **argv)
+{
+  gint64 send_bytes = 0;
+  gint timeout_s = 30;
+  g_autofree gchar *key_path = NULL;
+  g_autofree gchar *pattern = NULL;
+  gint hold_s = 0;
+  gboolean json = FALSE;
+  GOptionEntry entries[] = {
+    { "hold", 0, 0, G_OPTION_ARG_INT, &hold_s,
+      "Then keep the connection up to S seconds, reporting when it closes", "S" },
+    { "send-bytes", 'n', 0, G_OPTION_ARG_INT64, &send_bytes,
+      "Echo this many random bytes and check them (default 0)", "N" },
+    { "pattern", 0, 0, G_OPTION_ARG_STRING, &pattern,
+      "Repeat this text instead of random bytes (for capture tests)", "TEXT" },
+    { "timeout", 't', 0, G_OPTION_ARG_INT, &timeout_s,
+      "Seconds each step (connect, echo) may take (default 30)", "S" },
+    { "key", 'k', 0, G_OPTION_ARG_FILENAME, &key_path,
+      "Identity key file (default: a new Ed25519 key)", "FILE" },
+    { "json", 'j', 0, G_OPTION_ARG_NONE, &json,
+      "Print one JSON object per line per event", NULL },
+    G_OPTION_ENTRY_NULL
+  };
+  const char *usage = "dial MULTIADDR [--send-bytes N [--pattern TEXT]] [--hold S] [--timeout S] [--key FILE] [--json]";
+  static const gchar * const echo_protocols[] = { ECHO_PROTOCOL_ID, NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PunchMultiaddr) address = NULL;
+  g_autoptr(PunchKeypair) keypair = NULL;
+  g_autoptr(PunchHost) host = NULL;
+  g_autoptr(PunchRelayClient) client = NULL;
+  g_autoptr(PunchConnection) connection = NULL;
+  g_autoptr(PunchStream) stream = NULL;
+  g_autofree guint8 *sent = NULL;
+  g_autofree guint8 *got = NULL;
+  Step step = { 0 };
+  gint64 started;
+  int status = EXIT_OK;
+
+  if (!parse_options (usage, "Connects to a peer (through a relay for /p2p-circuit addresses) "
+                      "and echoes bytes.", entries, &argc, &argv, 1))
+    return EXIT_USAGE;
+  if (send_bytes < 0 || send_bytes > G_GINT64_CONSTANT (1) << 32)
+    return usage_error (usage, "--send-bytes must be within 0-4294967296");
+  if (timeout_s <= 0)
+    return usage_error (usage, "--timeout must be positive");
+  if (hold_s < 0 || hold_s > 3600)
+    return usage_error (usage, "--hold must be within 0-3600 seconds");
+  if (pattern != NULL && pattern[0] == '\0')
+    return usage_error (usage, "--pattern must not be empty");
+  address = punch_multiaddr_new_from_string (argv[1], &error);
+  if (address == NULL)
+    {
+      g_printerr ("punch: bad address '%s': %s\n", argv[1], error->message);
+      return EXIT_USAGE;
+    }
+  keypair = load_or_generate_key (key_path, &error);
+  if (keypair == NULL)
+    return fail (error);
+
+  host = punch_host_new (keypair);
+  client = punch_relay_client_new (host);
+
+  step_begin (&step, (guint) timeout_s);
+  punch_host_dial_async (host, address, step.cancellable, on_ping_dialed, &step);
+  if (!step_wait (&step, "connecting", (guint) timeout_s))
+    {
+      status = ping_fail ("cannot connect", step.error);
+      goto out;
+    }
+  connection = step.result;
+  print_connection (json, "connected", connection);
+
+  if (send_bytes > 0)
+    {
+      sent = g_malloc ((gsize) send_bytes);
+      got = g_malloc ((gsize) send_bytes);
+      for (gint64 i = 0; i < send_bytes; i++)
+        sent[i] = pattern != NULL ? (guint8) pattern[i % strlen (pattern)] : (guint8) g_random_int ();
+
+      step_begin (&step, (guint) timeout_s);
+      punch_connection_open_stream_async (connection, echo_protocols, step.cancellable,
+                                          on_dial_stream, &step);
+      if (!step_wait (&step, "opening the echo stream", (guint) timeout_s))
+        {
+          status = ping_fail ("cannot open an echo stream", step.error);
+          goto out;
+        }
+      stream = step.result;
+      started = g_get_monotonic_time ();
+      step_begin (&step, (guint) timeout_s);
+      g_output_stream_write_all_async (g_io_stream_get_output_stream (G_IO_STREAM (stream)), sent,
+                                       (gsize) send_bytes, G_PRIORITY_DEFAULT, step.cancellable,
+                                       on_dial_written, &step);
+      g_input_stream_read_all_async (g_io_stream_get_input_stream (G_IO_STREAM (stream)), got,
+                                     (gsize) send_bytes, G_PRIORITY_DEFAULT, step.cancellable,
+                                     on_dial_read, &step);
+      if (!step_wait (&step, "echo", (guint) timeout_s))
+        {
+          status = ping_fail ("echo failed", step.error);
+          goto out;
+        }
+      if (step.rtt_us != send_bytes || memcmp (sent, got, (gsize) send_bytes) != 0)
+        {
+          g_printerr ("punch: echo returned different bytes (%" G_GINT64_FORMAT " of %"
+                      G_GINT64_FORMAT ")\n", step.rtt_us, send_bytes);
+          status = EXIT_FAILED;
+          goto out;
+        }
+      punch_stream_close_write (stream, NULL);
+      if (json)
+        {
+          GString *out = json_event_new ("echo");
+
+          json_int_member (out, "bytes", send_bytes);
+          json_bool_member (out, "ok", TRUE);
+          json_int_member (out, "elapsed_us", g_get_monotonic_time () - started);
+          json_event_print (out);
+        }
+      else
+        print_line ("echo: %" G_GINT64_FORMAT " bytes back intact in %.1f ms", send_bytes,
+                    (g_get_monotonic_time () - started) / 1000.0);
+    }
+
+  if (hold_s > 0)
+    {
+      gboolean timed_out = FALSE;
+      guint timer = g_timeout_add_seconds ((guint) hold_s, on_flag_timeout, &timed_out);
+
+      while (!punch_connection_is_closed (connection) && !timed_out)
+        g_main_context_iteration (NULL, TRUE);
+      if (!timed_out)
+        g_source_remove (timer);
+      if (punch_connection_is_closed (connection))
+        {
+          if (json)
+            {
+              GString *out = json_event_new ("closed");
+
+              json_event_print (out);
+            }
+          else
+            print_line ("connection closed");
+        }
+    }
+
+out:
+  g_clear_error (&step.error);
+  g_clear_object (&step.cancellable);
+  if (connection != NULL)
+    close_gracefully (connection, 2);
+  punch_host_close (host);
+  g_clear_object (&client);
+  for (guint i = 0; i < 100 && g_main_context_iteration (NULL, FALSE); i++)
+    ;
+  return status;
+}
+
 static const Command commands[] = {
   { "id new", "FILE [--type TYPE] [--force]", "create an identity key file", cmd_id_new },
   { "id show", "FILE", "print the peer id of a key file", cmd_id_show },
   { "addr encode", "MULTIADDR", "multiaddr text to binary (hex)", cmd_addr_encode },
   { "addr decode", "HEX", "binary multiaddr (hex) to text", cmd_addr_decode },
-  { "serve", "--listen MULTIADDR [--listen ...] [--connect MULTIADDR...] [--key FILE] [--json]",
+  { "serve", "--listen MULTIADDR [--listen ...] [--connect MULTIADDR...] [--autonat-service] [--relay-service] [--stun-port N] [--key FILE] [--json]",
     "run a node (identify, ping, echo) until SIGINT/SIGTERM", cmd_serve },
   { "ping", "MULTIADDR [--count N] [--interval S] [--timeout S] [--key FILE] [--json]",
     "connect to a peer, identify it and ping it", cmd_ping },
+  { "reach", "--server MULTIADDR [--server ...] [--stun IP:PORT] [--threshold N] [--timeout S] [--json]",
+    "learn whether this node is reachable, from AutoNAT servers", cmd_reach },
+  { "listen", "--relay MULTIADDR [--relay ...] [--listen MULTIADDR...] [--key FILE] [--json]",
+    "reserve on relays and accept connections (echo) until SIGINT/SIGTERM", cmd_listen },
+  { "dial", "MULTIADDR [--send-bytes N] [--timeout S] [--key FILE] [--json]",
+    "connect to a peer (relayed or direct), report the path, echo N bytes", cmd_dial },
 };
 
 static void

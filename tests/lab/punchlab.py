@@ -887,6 +887,23 @@ class Lab:
                 self._nft(link.port_ns, _link_nft(link))
             if (link.delay_ms or link.jitter_ms) and not link.wire:
                 self._netem(link)
+        self._wait_carrier(plan.links)
+
+    def _wait_carrier(self, links, timeout=10.0):
+        """Waits (bounded) until every node end of `links` has carrier: a
+        veth gets it a moment after both ends are up, and programs that list
+        interfaces at start (libnice) skip one without it."""
+        deadline = time.monotonic() + timeout
+        waiting = list(links)
+        while waiting:
+            waiting = [link for link in waiting
+                       if "LOWER_UP" not in _run(["ip", "-n", _check_ns(link.node.ns), "-o", "link",
+                                                  "show", "dev", link.dev]).stdout]
+            if not waiting:
+                return
+            if time.monotonic() > deadline:
+                raise LabError("no carrier on " + ", ".join(f"{l.node.ns}:{l.dev}" for l in waiting))
+            time.sleep(0.02)
 
     def _claim(self, name, what):
         if not isinstance(name, str) or not NAME_RE.match(name):
