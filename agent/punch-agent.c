@@ -1584,7 +1584,7 @@ punch_agent_get_confidence (PunchAgent *self)
  * (an unspecified IP replaced by the local IPs in use), TCP addresses
  * peers observed, and the UDP ICE candidates once gathered.
  *
- * Returns: (transfer full) (element-type Punch.AgentAddress): the addresses
+ * Returns: (transfer container) (element-type Punch.AgentAddress): the addresses
  *
  * Since: 0.1
  */
@@ -1622,7 +1622,7 @@ punch_agent_get_addresses (PunchAgent *self)
  * is %PUNCH_REACHABILITY_PRIVATE, then only those an AutoNAT server
  * confirmed reachable; then the relayed addresses of its reservations.
  *
- * Returns: (transfer full) (element-type Punch.Multiaddr): the addresses
+ * Returns: (transfer container) (element-type Punch.Multiaddr): the addresses
  *
  * Since: 0.1
  */

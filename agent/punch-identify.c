@@ -1027,7 +1027,7 @@ punch_identify_get_peer_info (PunchIdentify *self,
  * transport). With a NAT these are the mappings it made; AutoNAT decides
  * whether they are reachable.
  *
- * Returns: (transfer full) (element-type Punch.Multiaddr): the addresses,
+ * Returns: (transfer container) (element-type Punch.Multiaddr): the addresses,
  *   most observers first
  *
  * Since: 0.1

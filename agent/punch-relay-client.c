@@ -889,7 +889,7 @@ punch_relay_client_get_reservations (PunchRelayClient *self)
  * reservations: each relay address of each reservation followed by
  * `/p2p-circuit/p2p/<this host>`.
  *
- * Returns: (transfer full) (element-type Punch.Multiaddr): the addresses
+ * Returns: (transfer container) (element-type Punch.Multiaddr): the addresses
  *
  * Since: 0.1
  */

@@ -161,6 +161,15 @@ find_origin (GPtrArray          *addresses,
   return NULL;
 }
 
+static gboolean
+has_origin (PunchAgent         *agent,
+            PunchAddressOrigin  origin)
+{
+  g_autoptr(GPtrArray) addresses = punch_agent_get_addresses (agent);
+
+  return find_origin (addresses, origin) != NULL;
+}
+
 static PunchReachability
 origin_reachability (PunchAgent         *agent,
                      PunchAddressOrigin  origin)
@@ -214,9 +223,8 @@ test_public (void)
   g_assert_cmpuint (punch_agent_get_confidence (agent), ==, 2);
 
   /* ICE gathered a UDP host candidate on the loopback address. */
-  WAIT_FOR (watch.checks > 0 &&
-            (addresses = punch_agent_get_addresses (agent)) != NULL &&
-            find_origin (addresses, PUNCH_ADDRESS_ORIGIN_ICE_HOST) != NULL);
+  WAIT_FOR (watch.checks > 0 && has_origin (agent, PUNCH_ADDRESS_ORIGIN_ICE_HOST));
+  addresses = punch_agent_get_addresses (agent);
   listen = find_origin (addresses, PUNCH_ADDRESS_ORIGIN_LISTEN);
   g_assert_nonnull (listen);
   g_assert_cmpint (punch_agent_address_get_reachability (listen), ==, PUNCH_REACHABILITY_PUBLIC);

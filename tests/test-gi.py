@@ -11,7 +11,7 @@ import unittest
 import gi
 
 gi.require_version("Punch", "1.0")
-from gi.repository import GLib, Punch  # noqa: E402
+from gi.repository import Gio, GLib, Punch  # noqa: E402
 
 # libp2p/specs peer-ids/peer-ids.md, "Test vectors".
 ED25519_PRIVATE_KEY = bytes.fromhex(
@@ -105,6 +105,44 @@ class GiTests(unittest.TestCase):
                          a.get_peer_id().to_string())
         a.close()
         b.close()
+
+    def test_agent_reachability(self):
+        """A PunchAgent scripted from Python: two AutoNAT services on
+        loopback (allowed to dial it) make it PUBLIC; the signal carries the
+        old and new verdict and the confidence, the property follows."""
+        servers = []
+        for _ in range(2):
+            host = Punch.Host.new(Punch.Keypair.generate(Punch.KeyType.ED25519))
+            host.listen(Punch.Multiaddr.new_from_string("/ip4/127.0.0.1/tcp/0"))
+            service = Punch.AutonatService.new(host)
+            service.set_allow_private(True)
+            servers.append((host, service))
+        agent = Punch.Agent.new(None)
+        agent.set_property("autonat-threshold", 2)
+        agent.add_local_address(Gio.InetAddress.new_loopback(Gio.SocketFamily.IPV4))
+        agent.get_host().listen(Punch.Multiaddr.new_from_string("/ip4/127.0.0.1/tcp/0"))
+        for host, _ in servers:
+            agent.add_autonat_server(host.get_listen_addresses()[0])
+        changes = []
+        agent.connect("reachability-changed",
+                      lambda a, old, new, conf: changes.append((old, new, conf)))
+        agent.start()
+        ctx = GLib.MainContext.default()
+        tick = GLib.timeout_add(10, lambda: True)
+        for _ in range(3000):
+            if changes:
+                break
+            ctx.iteration(True)
+        GLib.source_remove(tick)
+        self.assertEqual(changes, [(Punch.Reachability.UNKNOWN, Punch.Reachability.PUBLIC, 2)])
+        self.assertEqual(agent.props.reachability, Punch.Reachability.PUBLIC)
+        listen = [a for a in agent.get_addresses()
+                  if a.get_origin() == Punch.AddressOrigin.LISTEN]
+        self.assertEqual(len(listen), 1)
+        self.assertEqual(listen[0].get_reachability(), Punch.Reachability.PUBLIC)
+        agent.get_host().close()
+        for host, _ in servers:
+            host.close()
 
     def test_errors_are_gerrors(self):
         with self.assertRaises(GLib.Error) as ctx:
