@@ -1708,9 +1708,14 @@ on_dial_written (GObject      *source,
                  gpointer      user_data)
 {
   Step *step = user_data;
+  g_autoptr(GError) error = NULL;
 
-  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &step->error))
-    step->done = TRUE;
+  if (!g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error) &&
+      !step->done)
+    {
+      step->error = g_steal_pointer (&error);
+      step->done = TRUE;
+    }
 }
 
 static void
@@ -1719,10 +1724,14 @@ on_dial_read (GObject      *source,
               gpointer      user_data)
 {
   Step *step = user_data;
+  g_autoptr(GError) error = NULL;
   gsize n = 0;
 
-  if (!g_input_stream_read_all_finish (G_INPUT_STREAM (source), result, &n, &step->error))
+  if (!g_input_stream_read_all_finish (G_INPUT_STREAM (source), result, &n, &error))
     n = 0;
+  if (step->done)
+    return;   /* the write failed first */
+  step->error = g_steal_pointer (&error);
   step->rtt_us = (gint64) n;
   step->done = TRUE;
 }

@@ -151,9 +151,9 @@ class AddrTests(unittest.TestCase):
 class Serve:
     """`punch serve --json` in the background; killed by PID at the end."""
 
-    def __init__(self, *args):
+    def __init__(self, *args, argv=None, first="listening"):
         self.proc = subprocess.Popen(
-            [PUNCH, "serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--json", *args],
+            argv or [PUNCH, "serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--json", *args],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True)
         self.events = queue.Queue()
@@ -164,9 +164,9 @@ class Serve:
                                          daemon=True)]
         for t in self.threads:
             t.start()
-        hello = self.expect("listening", lambda e: True, 20)
+        hello = self.expect(first, lambda e: True, 20)
         self.peer_id = hello["peer_id"]
-        self.addrs = hello["addrs"]
+        self.addrs = hello.get("addrs", [])
 
     def _pump(self):
         for line in self.proc.stdout:
@@ -350,6 +350,96 @@ class ServePingTests(unittest.TestCase):
         inbound = a.expect("connection-opened", lambda e: True, 10)
         self.assertEqual(inbound["peer_id"], b.peer_id)
         self.assertEqual(inbound["direction"], "inbound")
+
+
+class RelayReachTests(unittest.TestCase):
+    """punch serve --relay-service / --autonat-service, listen, dial, reach
+    on 127.0.0.1."""
+
+    def setUp(self):
+        self.procs = []
+
+    def tearDown(self):
+        for p in self.procs:
+            try:
+                p.stop()
+            except Exception:
+                pass
+
+    def start(self, *args, argv=None, first="listening"):
+        p = Serve(*args, argv=argv, first=first)
+        self.procs.append(p)
+        return p
+
+    def test_usage_errors(self):
+        for args in (("reach",), ("reach", "--server", "/ip4/127.0.0.1/tcp/1"),
+                     ("reach", "--server", "nope"), ("reach", "--server",
+                      "/ip4/127.0.0.1/tcp/1/p2p/12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq",
+                      "--stun", "nowhere"),
+                     ("listen",), ("listen", "--relay", "/ip4/127.0.0.1/tcp/1"),
+                     ("dial",), ("dial", "not-an-address"),
+                     ("dial", "/ip4/127.0.0.1/tcp/1", "--send-bytes", "-1"),
+                     ("serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--relay-max-data", "10"),
+                     ("serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--autonat-allow-private"),
+                     ("serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--stun-port", "70000")):
+            r = punch(*args)
+            self.assertEqual(r.returncode, 2, (args, r.stderr))
+            self.assertTrue(r.stderr.startswith("punch: "), (args, r.stderr))
+
+    def test_reach_public_on_loopback(self):
+        s = self.start("--autonat-service", "--autonat-allow-private", "--stun-port", "0")
+        r = punch("reach", "--server", s.addrs[0], "--listen", "/ip4/127.0.0.1/tcp/0",
+                  "--threshold", "1", "--timeout", "20", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        events = [json.loads(line) for line in r.stdout.splitlines()]
+        self.assertEqual([e["event"] for e in events], ["reachability-changed", "verdict"])
+        verdict = events[-1]
+        self.assertEqual(verdict["reachability"], "public")
+        listen = [a for a in verdict["addrs"] if a["origin"] == "listen"]
+        self.assertEqual(len(listen), 1)
+        self.assertEqual(listen[0]["reachability"], "public")
+
+    def test_reach_without_verdict(self):
+        # Loopback is not a public server's to dial: refused, no evidence.
+        s = self.start("--autonat-service")
+        r = punch("reach", "--server", s.addrs[0], "--listen", "/ip4/127.0.0.1/tcp/0",
+                  "--threshold", "1", "--timeout", "3")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("reachability: unknown", r.stdout)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        self.assertTrue(r.stderr.startswith("punch: no verdict"), r.stderr)
+
+    def test_listen_and_dial_through_relay(self):
+        relay = self.start("--relay-service", "--relay-max-data", "1000000")
+        listener = self.start(argv=[PUNCH, "listen", "--relay", relay.addrs[0], "--json"],
+                              first="started")
+        res = listener.expect("reservation", lambda e: True, 20)
+        self.assertEqual(res["limit_data"], 1000000)
+        self.assertTrue(res["voucher"])
+        circuit = res["addrs"][0]
+        self.assertEqual(circuit, f"{relay.addrs[0]}/p2p-circuit/p2p/{listener.peer_id}")
+
+        r = punch("dial", circuit, "--send-bytes", "300000", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        connected, echo = [json.loads(line) for line in r.stdout.splitlines()]
+        self.assertEqual(connected["peer_id"], listener.peer_id)
+        self.assertEqual(connected["path"], "relay")
+        self.assertTrue(connected["limited"])
+        self.assertEqual(connected["limit_data"], 1000000)
+        self.assertEqual((echo["bytes"], echo["ok"]), (300000, True))
+        opened = listener.expect("connection-opened", lambda e: e["path"] == "relay", 10)
+        self.assertTrue(opened["limited"])
+
+        # Over the data limit (per direction): the echo cannot complete.
+        r = punch("dial", circuit, "--send-bytes", "2000000", "--timeout", "10")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertTrue(r.stderr.startswith("punch: "), r.stderr)
+
+        # A peer without a reservation on that relay.
+        nobody = circuit.rsplit("/p2p/", 1)[0] + "/p2p/12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq"
+        r = punch("dial", nobody, "--timeout", "10")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("NO_RESERVATION", r.stderr)
 
 
 if __name__ == "__main__":
