@@ -14,43 +14,7 @@
 /* Every wait is a main loop iteration bounded by a failsafe timeout. */
 #define WAIT_TIMEOUT_S 30
 
-static gboolean
-set_true (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-#define WAIT_FOR(cond)                                                       \
-  G_STMT_START {                                                             \
-    gboolean timed_out_ = FALSE;                                             \
-    guint failsafe_ = g_timeout_add_seconds (WAIT_TIMEOUT_S, set_true,       \
-                                             &timed_out_);                   \
-    while (!(cond) && !timed_out_)                                           \
-      g_main_context_iteration (NULL, TRUE);                                 \
-    if (!timed_out_)                                                         \
-      g_source_remove (failsafe_);                                           \
-    g_assert_true (cond);                                                    \
-  } G_STMT_END
-
-/* Runs what is ready without waiting (bounded). */
-static void
-run_pending (void)
-{
-  for (guint i = 0; i < 10000 && g_main_context_iteration (NULL, FALSE); i++)
-    ;
-}
-
-static void
-store_result (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  GAsyncResult **out = user_data;
-
-  g_assert_null (*out);
-  *out = g_object_ref (result);
-}
+#include "punch-test-util.h"
 
 static PunchMultiaddr *
 ma (const gchar *text)

@@ -18,24 +18,7 @@
 /* Every wait is a main loop iteration bounded by a failsafe timeout. */
 #define WAIT_TIMEOUT_S 20
 
-static gboolean
-set_true (gpointer data)
-{
-  *(gboolean *) data = TRUE;
-  return G_SOURCE_REMOVE;
-}
-
-#define WAIT_FOR(cond)                                                       \
-  G_STMT_START {                                                             \
-    gboolean timed_out_ = FALSE;                                             \
-    guint failsafe_ = g_timeout_add_seconds (WAIT_TIMEOUT_S, set_true,       \
-                                             &timed_out_);                   \
-    while (!(cond) && !timed_out_)                                           \
-      g_main_context_iteration (NULL, TRUE);                                 \
-    if (!timed_out_)                                                         \
-      g_source_remove (failsafe_);                                           \
-    g_assert_true (cond);                                                    \
-  } G_STMT_END
+#include "punch-test-util.h"
 
 /* RFC 5769 2.2 / 2.3: the transaction id of the sample responses, and
  * their XOR-MAPPED-ADDRESS for 192.0.2.1:32853 and

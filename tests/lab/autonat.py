@@ -14,15 +14,12 @@ hosts behind a cone NAT, a symmetric NAT and a stateful firewall.  Tests:
 
 Not root: fails loudly, unless PUNCH_LAB_SKIP_UNPRIVILEGED=1 (exit 77).
 """
-import json
 import os
 import sys
-import time
-import traceback
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 sys.path.insert(0, HERE)
-from punchlab import Lab, LabError, PYTHON  # noqa: E402
+from punchlab import Lab, PYTHON, run_tests  # noqa: E402
 
 PUNCH = os.environ.get("PUNCH", "punch")
 ASK = os.path.join(HERE, "autonat_ask.py")
@@ -160,30 +157,5 @@ def test_refused():
         assert counted() >= 1, "the victim's counter counts nothing"
 
 
-def main(argv):
-    names = argv[1:] or list(TESTS)
-    unknown = [n for n in names if n not in TESTS]
-    if unknown:
-        print(f"unknown tests: {unknown}; known: {list(TESTS)}", file=sys.stderr)
-        return 2
-    if os.geteuid() != 0 and os.environ.get("PUNCH_LAB_SKIP_UNPRIVILEGED") == "1":
-        print("not root: skipped (PUNCH_LAB_SKIP_UNPRIVILEGED=1)")
-        return 77
-    passed = failed = 0
-    for name in names:
-        start = time.monotonic()
-        print(f"--- {name}")
-        try:
-            TESTS[name]()
-            passed += 1
-            print(f"ok {name} ({time.monotonic() - start:.1f} s)")
-        except (AssertionError, LabError, Exception):  # noqa: B014
-            failed += 1
-            traceback.print_exc()
-            print(f"FAIL {name} ({time.monotonic() - start:.1f} s)")
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(run_tests(TESTS, sys.argv))

@@ -1392,3 +1392,34 @@ def build_topology(lab, name):
         raise LabError(f"unknown topology {name!r}; one of {', '.join(TOPOLOGIES)}") from None
     fn(lab)
     return lab
+
+
+def run_tests(tests, argv):
+    """Runs the named tests of a lab test file (all of them without names):
+    each a function that builds its own Lab; prints "ok NAME" / "FAIL NAME"
+    with a traceback, and "N passed, N failed" last. Not root: exit 77 if
+    PUNCH_LAB_SKIP_UNPRIVILEGED=1, else the tests fail loudly (Lab() raises).
+    Returns the exit status."""
+    import traceback
+    names = argv[1:] or list(tests)
+    unknown = [n for n in names if n not in tests]
+    if unknown:
+        print(f"unknown tests: {unknown}; known: {list(tests)}", file=sys.stderr)
+        return 2
+    if os.geteuid() != 0 and os.environ.get("PUNCH_LAB_SKIP_UNPRIVILEGED") == "1":
+        print("not root: skipped (PUNCH_LAB_SKIP_UNPRIVILEGED=1)")
+        return 77
+    passed = failed = 0
+    for name in names:
+        start = time.monotonic()
+        print(f"--- {name}", flush=True)
+        try:
+            tests[name]()
+            passed += 1
+            print(f"ok {name} ({time.monotonic() - start:.1f} s)", flush=True)
+        except Exception:  # noqa: BLE001 (a failed test of any kind)
+            failed += 1
+            traceback.print_exc()
+            print(f"FAIL {name} ({time.monotonic() - start:.1f} s)", flush=True)
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1

@@ -11,7 +11,6 @@ no child process, root namespace's links and nftables ruleset unchanged).
 Not root: fails loudly, unless PUNCH_LAB_SKIP_UNPRIVILEGED=1 (exit 77,
 meson's "skipped").  Closing line: "N passed, N failed".
 """
-import hashlib
 import json
 import os
 import re

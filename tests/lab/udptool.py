@@ -30,7 +30,6 @@ written "ip:port".
 import argparse
 import errno
 import json
-import os
 import select
 import socket
 import struct
