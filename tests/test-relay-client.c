@@ -211,6 +211,7 @@ test_relayed_echo (void)
   g_assert_cmpuint (b_events.gained, ==, 0);   /* not reserving yet */
   punch_relay_client_set_reserving (b_client, TRUE);
   WAIT_FOR (b_events.gained == 1);
+  g_assert_cmpuint (punch_relay_service_get_n_reservations (service), ==, 1);
 
   relayed = punch_relay_client_get_relayed_addresses (b_client);
   g_assert_cmpuint (relayed->len, >=, 1);
@@ -324,6 +325,7 @@ test_no_reservation (void)
   g_assert_error (error, PUNCH_RELAY_ERROR, PUNCH_RELAY_ERROR_NO_RESERVATION);
   g_assert_null (connection);
   g_clear_error (&error);
+  g_assert_cmpuint (punch_relay_service_get_n_circuits (service), ==, 0);
 
   self_target = punch_multiaddr_new_from_peer_id (punch_host_get_peer_id (a));
   self_address = punch_multiaddr_encapsulate (with_circuit, self_target, NULL);

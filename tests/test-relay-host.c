@@ -665,7 +665,6 @@ test_stop_refusals (Fixture       *f,
 {
   g_autoptr(GBytes) garbage = g_bytes_new_static ("\xff\xff", 2);
   g_autoptr(GBytes) status = punch_relay_status_message (PUNCH_RELAY_KIND_STOP, PUNCH_RELAY_STATUS_OK);
-  g_autoptr(GAsyncResult) result = NULL;
 
   /* A talks to B directly. */
   g_autoptr(GError) error = NULL;

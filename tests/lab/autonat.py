@@ -128,12 +128,15 @@ def test_refused():
         server_hosts, servers, _ = start_servers(lab, n=1)
         client = lab.add_site("p", nat="public", hosts=1).host
         victim = lab.add_public_host("victim")
-        # Count every packet that reaches the victim (nft counter before any
-        # other hook), then have the client ask about the victim's address.
+        # Count every packet from the server's IP (its dial-back host shares
+        # it) addressed to the victim (an nft counter before any other hook;
+        # multicast such as the server's IGMP reports is not addressed to
+        # it), then have the client ask about the victim's address.
+        server_ip = server_hosts[0].ip
         victim.run(["nft", "-f", "-"], input=(
             "table inet count {\n"
             "  chain in { type filter hook prerouting priority -400; policy accept;\n"
-            f"    ip saddr != {client.ip} counter\n"
+            f"    ip saddr {server_ip} ip daddr {victim.ip} counter\n"
             "  }\n"
             "}\n"))
         env = {"GI_TYPELIB_PATH": os.environ.get("PUNCH_TYPELIB_DIR", ""),
