@@ -755,7 +755,10 @@ punch_multiaddr_new_from_string (const gchar  *text,
           const gchar *value;
           gsize value_len;
 
-          if (pos >= text_len || text[pos + 1] == '\0')
+          /* A path's value is the rest with its leading '/', so
+           * "/unix/" is the path "/"; other values need a character. */
+          if (pos >= text_len ||
+              (info->kind != KIND_PATH && text[pos + 1] == '\0'))
             {
               g_set_error (error, PUNCH_ERROR, PUNCH_ERROR_MALFORMED,
                            "Missing value of /%s", info->name);

@@ -87,6 +87,7 @@ static const gchar *canonical[] = {
   "/unix/tmp/with/p2p/" PEER_QM,
   "/unix/a/",
   "/unix//",
+  "/unix/",                       /* the path "/" */
   "/onion/aaimaq4ygg2iegci:80",
   "/onion/timaq4ygg2iegci7:65535",
   "/onion3/vww6ybal4bd7szmgncyruucpgfkqahzddi37ktceo3ah7ngmcopnpyyd:1234",
@@ -299,7 +300,6 @@ static const BadText bad_texts[] = {
   { "/dns4/a\xff", PUNCH_ERROR_MALFORMED },
   { "/sni/\xc3", PUNCH_ERROR_MALFORMED },
   { "/unix", PUNCH_ERROR_MALFORMED },
-  { "/unix/", PUNCH_ERROR_MALFORMED },
   { "/unix/\xff", PUNCH_ERROR_MALFORMED },
   { "/onion/aaimaq4ygg2iegci", PUNCH_ERROR_MALFORMED },
   { "/onion/aaimaq4ygg2iegci:", PUNCH_ERROR_MALFORMED },
