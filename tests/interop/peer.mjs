@@ -9,24 +9,44 @@
 // monitor, which pings every connection every 10 s) and the echo protocol
 // /punch/echo/1.0.0. It listens on 127.0.0.1 only.
 //
-// Usage: node peer.mjs [--no-listen]
+// Usage: node peer.mjs [--no-listen] [--relay-client] [--listen-relay MULTIADDR]
+//                      [--relay-server [--relay-max-data BYTES]
+//                                      [--relay-max-duration-ms MS]]
+//   --relay-client     adds circuit relay v2's transport: the node dials
+//                      /p2p-circuit addresses and accepts relayed connections
+//   --listen-relay A   (implies --relay-client) reserves on the relay at A
+//                      (/ip4/…/tcp/PORT/p2p/RELAY) before it says "listening";
+//                      its addresses then include A/p2p-circuit/p2p/SELF
+//   --relay-server     serves circuit relay v2 (hop). js-libp2p applies a
+//                      limit to every circuit, 128 KiB and 2 minutes unless
+//                      --relay-max-data / --relay-max-duration-ms say
+//                      otherwise (its data limit counts both directions
+//                      together; its duration is in milliseconds, and it
+//                      sends that number in the Limit's duration field)
 //
 // Everything it says is one JSON object per line on stdout:
 //   {"event":"listening","peer_id":...,"addrs":[...]}            first line
-//   {"event":"connection-opened","peer_id":...,"remote_addr":...,"direction":...}
+//   {"event":"connection-opened","peer_id":...,"remote_addr":...,"direction":...,
+//    "limited":BOOL}                                  (limited: a relayed connection)
 //   {"event":"connection-closed","peer_id":...,"remote_addr":...}
 //   {"event":"identify","peer_id":...,"agent_version":...,"protocol_version":...,
 //    "protocols":[...],"listen_addrs":[...],"observed_addr":...}
 //   {"event":"stream-opened","peer_id":...,"protocol":...}
 //   {"reply":ID,"ok":true,...} / {"reply":ID,"ok":false,"error":...}
 // Commands come on stdin, one JSON object per line, each with an "id":
-//   {"id":1,"cmd":"dial","addr":MULTIADDR}          -> peer_id, remote_addr
+//   {"id":1,"cmd":"dial","addr":MULTIADDR}
+//        -> peer_id, remote_addr, limited, limit_bytes, limit_seconds
+//           (the limits left on a relayed connection, null for none)
 //   {"id":2,"cmd":"ping","peer":PEER_ID[,"count":N]} -> rtts (ms)
-//   {"id":3,"cmd":"echo","peer":PEER_ID,"streams":N,"bytes":M,"seed":S}
+//   {"id":3,"cmd":"echo","peer":PEER_ID,"streams":N,"bytes":M,"seed":S[,"relayed":true]}
 //        opens N streams at once, sends M pseudo-random bytes on each
 //        (xorshift32 seeded with S + stream index), checks the echo
-//        byte for byte               -> streams, bytes
-//   {"id":4,"cmd":"connections"}                   -> connections:[{peer_id,remote_addr,status,rtt}]
+//        byte for byte; with "relayed", on the open /p2p-circuit
+//        connection to the peer (and on no other)
+//                                    -> streams, bytes (and with "relayed":
+//                                       remote_addr, limited, limit_bytes, limit_seconds)
+//   {"id":4,"cmd":"connections"}                   -> connections:[{peer_id,remote_addr,status,rtt,limited,...}]
+//   {"id":7,"cmd":"reservations"}   (--relay-server) -> reservations:[{peer_id,addr,limit_data,limit_duration}]
 //   {"id":5,"cmd":"hangup","peer":PEER_ID}
 //   {"id":6,"cmd":"quit"}
 // Logs and errors go to stderr. The process exits when stdin closes.
@@ -53,10 +73,28 @@ const { identify, identifyPush } = await import('@libp2p/identify')
 const { ping } = await import('@libp2p/ping')
 const { peerIdFromString } = await import('@libp2p/peer-id')
 const { multiaddr } = await import('@multiformats/multiaddr')
+const { circuitRelayServer, circuitRelayTransport } = await import('@libp2p/circuit-relay-v2')
 
 export const ECHO_PROTOCOL = '/punch/echo/1.0.0'
 
+// The value after a flag, or undefined; a flag without one is an error.
+function option (name) {
+  const at = process.argv.indexOf(name)
+  if (at < 0) return undefined
+  const value = process.argv[at + 1]
+  if (value === undefined || value.startsWith('--')) {
+    console.error(`peer.mjs: ${name} needs a value`)
+    process.exit(2)
+  }
+  return value
+}
+
 const listen = !process.argv.includes('--no-listen')
+const listenRelay = option('--listen-relay')
+const relayClient = process.argv.includes('--relay-client') || listenRelay !== undefined
+const relayServer = process.argv.includes('--relay-server')
+const relayMaxData = option('--relay-max-data')
+const relayMaxDurationMs = option('--relay-max-duration-ms')
 
 function emit (obj) {
   process.stdout.write(JSON.stringify(obj) + '\n')
@@ -77,16 +115,34 @@ export function pseudoRandom (seed, length) {
   return out
 }
 
+const listenAddrs = listen ? ['/ip4/127.0.0.1/tcp/0'] : []
+const transports = [tcp()]
+const services = {
+  identify: identify(),
+  identifyPush: identifyPush(),
+  ping: ping()
+}
+if (relayClient) {
+  transports.push(circuitRelayTransport())
+}
+if (listenRelay !== undefined) {
+  // A listen address /…/p2p/RELAY/p2p-circuit makes js-libp2p reserve on
+  // RELAY while it starts; a failed reservation fails the start.
+  listenAddrs.push(multiaddr(listenRelay).encapsulate('/p2p-circuit').toString())
+}
+if (relayServer) {
+  const reservations = {}
+  if (relayMaxData !== undefined) reservations.defaultDataLimit = BigInt(relayMaxData)
+  if (relayMaxDurationMs !== undefined) reservations.defaultDurationLimit = Number(relayMaxDurationMs)
+  services.relay = circuitRelayServer({ reservations })
+}
+
 const node = await createLibp2p({
-  addresses: { listen: listen ? ['/ip4/127.0.0.1/tcp/0'] : [] },
-  transports: [tcp()],
+  addresses: { listen: listenAddrs },
+  transports,
   connectionEncrypters: [tls()],
   streamMuxers: [yamux()],
-  services: {
-    identify: identify(),
-    identifyPush: identifyPush(),
-    ping: ping()
-  }
+  services
 })
 
 // Echo: copy every chunk back until the remote closes its write side.
@@ -103,7 +159,7 @@ await node.handle(ECHO_PROTOCOL, async (stream, connection) => {
     console.error('echo stream failed:', err)
     stream.abort(err)
   }
-}, { maxInboundStreams: 256, maxOutboundStreams: 256 })
+}, { maxInboundStreams: 256, maxOutboundStreams: 256, runOnLimitedConnection: true })
 
 node.addEventListener('connection:open', (evt) => {
   const c = evt.detail
@@ -111,7 +167,8 @@ node.addEventListener('connection:open', (evt) => {
     event: 'connection-opened',
     peer_id: c.remotePeer.toString(),
     remote_addr: c.remoteAddr.toString(),
-    direction: c.direction
+    direction: c.direction,
+    limited: c.limits != null
   })
 })
 node.addEventListener('connection:close', (evt) => {
@@ -149,23 +206,63 @@ async function readExactly (stream, length, signal) {
   return out
 }
 
-async function echoOne (peer, index, bytes, seed, signal) {
-  const data = pseudoRandom(seed + index, bytes)
-  const stream = await node.dialProtocol(peer, ECHO_PROTOCOL, { signal, maxOutboundStreams: 256 })
-  const reading = readExactly(stream, bytes, signal)
-  const chunk = 64 * 1024
-  for (let off = 0; off < bytes; off += chunk) {
-    if (!stream.send(data.subarray(off, Math.min(bytes, off + chunk)))) {
-      await stream.onDrain({ signal })
-    }
+// What js-libp2p makes of a relayed connection's limits: the bytes left
+// and the seconds left (null where there is no such limit).
+function limitsOf (c) {
+  return {
+    limited: c.limits != null,
+    limit_bytes: c.limits?.bytes == null ? null : Number(c.limits.bytes),
+    limit_seconds: c.limits?.seconds ?? null
   }
-  await stream.close({ signal })
+}
+
+// The open relayed connection to peer, or an error: js-libp2p's dialer
+// never reuses a limited connection by itself (it would dial the peer
+// directly if it could).
+function relayedConnection (peer) {
+  const c = node.getConnections(peer).find(c =>
+    c.status === 'open' && c.remoteAddr.toString().includes('/p2p-circuit'))
+  if (c == null) {
+    throw new Error(`no relayed connection to ${peer}`)
+  }
+  return c
+}
+
+async function echoOne (peer, via, index, bytes, seed, signal) {
+  const data = pseudoRandom(seed + index, bytes)
+  const options = { signal, maxOutboundStreams: 256, runOnLimitedConnection: true }
+  const stream = via != null
+    ? await via.newStream(ECHO_PROTOCOL, options)
+    : await node.dialProtocol(peer, ECHO_PROTOCOL, options)
+  const reading = readExactly(stream, bytes, signal)
+  // When the writer fails first (a relay cut the circuit), the reader's
+  // failure is no news: keep it from ending the process as unhandled.
+  reading.catch(() => {})
+  const chunk = 64 * 1024
+  try {
+    for (let off = 0; off < bytes; off += chunk) {
+      if (!stream.send(data.subarray(off, Math.min(bytes, off + chunk)))) {
+        await stream.onDrain({ signal })
+      }
+    }
+    await stream.close({ signal })
+  } catch (err) {
+    stream.abort(err instanceof Error ? err : new Error(describe(err)))
+    throw err
+  }
   const back = await reading
   for (let i = 0; i < bytes; i++) {
     if (back[i] !== data[i]) {
       throw new Error(`stream ${index}: byte ${i} differs`)
     }
   }
+}
+
+// An error for a reply: js-libp2p sometimes rejects with what is no Error.
+function describe (err) {
+  if (err instanceof Error) return `${err.name}: ${err.message}`
+  if (err?.type != null) return `event ${err.type}${err.error != null ? ': ' + describe(err.error) : ''}`
+  return String(err)
 }
 
 async function pingStreamsClosed (peer, signal) {
@@ -182,7 +279,11 @@ async function run (cmd) {
   switch (cmd.cmd) {
     case 'dial': {
       const c = await node.dial(multiaddr(cmd.addr), { signal })
-      return { peer_id: c.remotePeer.toString(), remote_addr: c.remoteAddr.toString() }
+      return {
+        peer_id: c.remotePeer.toString(),
+        remote_addr: c.remoteAddr.toString(),
+        ...limitsOf(c)
+      }
     }
     case 'ping': {
       const peer = peerIdFromString(cmd.peer)
@@ -198,12 +299,17 @@ async function run (cmd) {
     }
     case 'echo': {
       const peer = peerIdFromString(cmd.peer)
+      const via = cmd.relayed === true ? relayedConnection(peer) : null
       const jobs = []
       for (let i = 0; i < cmd.streams; i++) {
-        jobs.push(echoOne(peer, i, cmd.bytes, cmd.seed ?? 1, signal))
+        jobs.push(echoOne(peer, via, i, cmd.bytes, cmd.seed ?? 1, signal))
       }
       await Promise.all(jobs)
-      return { streams: cmd.streams, bytes: cmd.bytes }
+      const result = { streams: cmd.streams, bytes: cmd.bytes }
+      if (via != null) {
+        Object.assign(result, { remote_addr: via.remoteAddr.toString() }, limitsOf(via))
+      }
+      return result
     }
     case 'connections':
       return {
@@ -212,9 +318,25 @@ async function run (cmd) {
           remote_addr: c.remoteAddr.toString(),
           status: c.status,
           // set by js-libp2p's connection monitor after a successful ping
-          rtt: c.rtt ?? null
+          rtt: c.rtt ?? null,
+          ...limitsOf(c)
         }))
       }
+    case 'reservations': {
+      if (node.services.relay == null) {
+        throw new Error('not a relay (no --relay-server)')
+      }
+      const out = []
+      for (const [peer, r] of node.services.relay.reservations.entries()) {
+        out.push({
+          peer_id: peer.toString(),
+          addr: r.addr.toString(),
+          limit_data: r.limit?.data == null ? null : Number(r.limit.data),
+          limit_duration: r.limit?.duration ?? null
+        })
+      }
+      return { reservations: out }
+    }
     case 'hangup':
       await node.hangUp(peerIdFromString(cmd.peer), { signal })
       return {}
@@ -258,7 +380,7 @@ lines.on('line', (line) => {
       emit({ reply: cmd.id ?? null, ok: true, ...result })
       if (cmd.cmd === 'quit') quit(0)
     },
-    (err) => emit({ reply: cmd.id ?? null, ok: false, error: `${err.name}: ${err.message}` })
+    (err) => emit({ reply: cmd.id ?? null, ok: false, error: describe(err) })
   )
 })
 lines.on('close', () => quit(0))
