@@ -672,6 +672,7 @@ cmd_serve (int argc, char **argv)
   gboolean relay_service = FALSE;
   gint64 relay_max_duration = -1, relay_max_data = -1, relay_max_reservations = -1;
   gint64 relay_max_per_ip = -1, relay_max_circuits_per_peer = -1, relay_ttl = -1;
+  gint64 relay_max_circuits = -1;
   GOptionEntry entries[] = {
     { "listen", 'l', 0, G_OPTION_ARG_STRING_ARRAY, &listen,
       "Listen on this address, such as /ip4/127.0.0.1/tcp/0 (repeatable)", "MULTIADDR" },
@@ -695,6 +696,8 @@ cmd_serve (int argc, char **argv)
       "Reservations held at once per IP address", "N" },
     { "relay-max-circuits-per-peer", 0, 0, G_OPTION_ARG_INT64, &relay_max_circuits_per_peer,
       "Relayed connections at once per peer", "N" },
+    { "relay-max-circuits", 0, 0, G_OPTION_ARG_INT64, &relay_max_circuits,
+      "Relayed connections at once in total", "N" },
     { "relay-reservation-ttl", 0, 0, G_OPTION_ARG_INT64, &relay_ttl,
       "Seconds a reservation lasts unless renewed", "S" },
     { "stun-port", 0, 0, G_OPTION_ARG_INT, &stun_port,
@@ -734,10 +737,12 @@ cmd_serve (int argc, char **argv)
     return usage_error (usage, "--autonat-allow-private and --autonat-dial-timeout need --autonat-service");
   if (!relay_service && (relay_max_duration >= 0 || relay_max_data >= 0 ||
                          relay_max_reservations >= 0 || relay_max_per_ip >= 0 ||
-                         relay_max_circuits_per_peer >= 0 || relay_ttl >= 0))
+                         relay_max_circuits_per_peer >= 0 || relay_max_circuits >= 0 ||
+                         relay_ttl >= 0))
     return usage_error (usage, "the --relay-* limits need --relay-service");
   if (relay_max_duration > G_MAXUINT32 || relay_max_reservations > G_MAXUINT ||
       relay_max_per_ip > G_MAXUINT || relay_max_circuits_per_peer > G_MAXUINT ||
+      relay_max_circuits > G_MAXUINT ||
       relay_ttl == 0 || relay_ttl > G_MAXUINT32)
     return usage_error (usage, "a --relay-* limit is out of range");
   if (dial_timeout_s < 0 || dial_timeout_s > 600)
@@ -818,6 +823,8 @@ cmd_serve (int argc, char **argv)
         g_object_set (relay, "max-reservations-per-ip", (guint) relay_max_per_ip, NULL);
       if (relay_max_circuits_per_peer >= 0)
         g_object_set (relay, "max-circuits-per-peer", (guint) relay_max_circuits_per_peer, NULL);
+      if (relay_max_circuits >= 0)
+        g_object_set (relay, "max-circuits", (guint) relay_max_circuits, NULL);
       if (relay_ttl > 0)
         g_object_set (relay, "reservation-ttl", (guint) relay_ttl, NULL);
     }

@@ -383,6 +383,9 @@ class RelayReachTests(unittest.TestCase):
                      ("dial",), ("dial", "not-an-address"),
                      ("dial", "/ip4/127.0.0.1/tcp/1", "--send-bytes", "-1"),
                      ("serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--relay-max-data", "10"),
+                     ("serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--relay-max-circuits", "1"),
+                     ("serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--relay-service",
+                      "--relay-max-circuits", "4294967296"),
                      ("serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--autonat-allow-private"),
                      ("serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--stun-port", "70000")):
             r = punch(*args)
@@ -443,6 +446,29 @@ class RelayReachTests(unittest.TestCase):
         r = punch("dial", nobody, "--timeout", "10")
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertIn("NO_RESERVATION", r.stderr)
+
+    def test_dial_direct(self):
+        s = self.start()
+        r = punch("dial", s.addrs[0], "--send-bytes", "100000", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        connected, echo = [json.loads(line) for line in r.stdout.splitlines()]
+        self.assertEqual(connected["peer_id"], s.peer_id)
+        self.assertEqual(connected["path"], "direct")
+        self.assertFalse(connected["limited"])
+        self.assertEqual((echo["bytes"], echo["ok"]), (100000, True))
+
+    def test_relay_max_circuits(self):
+        relay = self.start("--relay-service", "--relay-max-circuits", "1")
+        listener = self.start(argv=[PUNCH, "listen", "--relay", relay.addrs[0], "--json"],
+                              first="started")
+        circuit = listener.expect("reservation", lambda e: True, 20)["addrs"][0]
+        # One circuit held open, a second one over the cap is refused.
+        held = self.start(argv=[PUNCH, "dial", circuit, "--send-bytes", "1000",
+                                "--hold", "60", "--json"], first="connected")
+        held.expect("echo", lambda e: e["ok"], 20)
+        r = punch("dial", circuit, "--timeout", "10")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("RESOURCE_LIMIT_EXCEEDED", r.stderr)
 
 
 if __name__ == "__main__":

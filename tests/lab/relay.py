@@ -162,11 +162,16 @@ def test_limits():
                                      e["path"] == "relay", timeout=10)
         closed = listener.wait_event(lambda e: e["event"] == "connection-closed" and
                                      e["peer_id"] == opened["peer_id"], timeout=20)
+        # The echo never completed, and the relay cut the circuit (no
+        # clean close from the dialer).
+        assert not any(e["event"] == "echo" for e in d.events), d.events
+        assert closed["reason"] != "closed", closed
         print(f"    data limit: dialer exit {d.returncode}; listener: {closed['reason']}")
 
         # Reservations: the cap is 1, the second listener is refused.
         other = start_listener(c, relay_addr)
         failed = other.wait_event("reservation-failed", timeout=20)
+        assert "RESERVATION_REFUSED" in failed["error"], failed
         print(f"    over the cap: {failed['error']}")
         relay.stop()
         listener.stop()
