@@ -91,6 +91,7 @@ enum {
   SIGNAL_CONNECTION_CLOSED,
   SIGNAL_PROTOCOLS_CHANGED,
   SIGNAL_LISTEN_ADDRESSES_CHANGED,
+  SIGNAL_STREAM_OPENED,
   N_SIGNALS
 };
 
@@ -463,6 +464,7 @@ punch_host_dispatch_stream (PunchHost   *self,
   handler = g_hash_table_lookup (self->handlers, punch_stream_get_protocol (stream));
   if (handler == NULL)
     return FALSE;
+  g_signal_emit (self, signals[SIGNAL_STREAM_OPENED], 0, stream);
   handler->func (self, stream, handler->data);
   return TRUE;
 }
@@ -816,6 +818,25 @@ punch_host_class_init (PunchHostClass *klass)
                   G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL,
                   G_TYPE_NONE, 0);
+
+  /**
+   * PunchHost::stream-opened:
+   * @self: the host
+   * @stream: the stream, its protocol negotiated
+   *
+   * Emitted when a peer opened a stream and its protocol was agreed on,
+   * right before the protocol's handler (see
+   * [method@Punch.Host.set_stream_handler]) gets it: for every inbound
+   * stream, the host's own services (identify, ping...) included.
+   *
+   * Since: 0.1
+   */
+  signals[SIGNAL_STREAM_OPENED] =
+    g_signal_new ("stream-opened",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, PUNCH_TYPE_STREAM);
 
   /**
    * PunchHost::listen-addresses-changed:

@@ -542,22 +542,31 @@ handle_echo (PunchHost   *host,
              PunchStream *stream,
              gpointer     user_data)
 {
-  Serve *serve = user_data;
   Echo *echo = g_new0 (Echo, 1);
+
+  echo->stream = g_object_ref (stream);
+  echo->buf = g_malloc (ECHO_BUFFER_SIZE);
+  echo_read (echo);
+}
+
+/* Every inbound stream, whatever its protocol (identify, ping, echo...). */
+static void
+on_serve_stream_opened (PunchHost   *host,
+                        PunchStream *stream,
+                        gpointer     user_data)
+{
+  Serve *serve = user_data;
   PunchConnection *connection = punch_stream_get_connection (stream);
+  g_autofree gchar *peer = peer_id_text (punch_connection_get_remote_peer_id (connection));
 
   if (serve->json)
     {
       GString *out = json_event_new ("stream-opened");
-      g_autofree gchar *peer = peer_id_text (punch_connection_get_remote_peer_id (connection));
 
       json_string_member (out, "protocol", punch_stream_get_protocol (stream));
       json_string_member (out, "peer_id", peer);
       json_event_print (out);
     }
-  echo->stream = g_object_ref (stream);
-  echo->buf = g_malloc (ECHO_BUFFER_SIZE);
-  echo_read (echo);
 }
 
 static void
@@ -788,6 +797,7 @@ cmd_serve (int argc, char **argv)
   identify = punch_identify_get_for_host (host);
   punch_host_set_stream_handler (host, ECHO_PROTOCOL_ID, handle_echo, &serve, NULL);
   g_signal_connect (host, "connection-opened", G_CALLBACK (on_serve_connection_opened), &serve);
+  g_signal_connect (host, "stream-opened", G_CALLBACK (on_serve_stream_opened), &serve);
   g_signal_connect (host, "connection-closed", G_CALLBACK (on_serve_connection_closed), &serve);
   g_signal_connect (identify, "identify-received", G_CALLBACK (on_serve_identify), &serve);
 
@@ -1668,6 +1678,7 @@ cmd_listen (int argc, char **argv)
   sigterm_id = g_unix_signal_add (SIGTERM, on_quit_signal, loop);
   punch_host_set_stream_handler (host, ECHO_PROTOCOL_ID, handle_echo, &serve, NULL);
   g_signal_connect (host, "connection-opened", G_CALLBACK (on_listen_connection), &serve);
+  g_signal_connect (host, "stream-opened", G_CALLBACK (on_serve_stream_opened), &serve);
   g_signal_connect (host, "connection-closed", G_CALLBACK (on_serve_connection_closed), &serve);
   g_signal_connect (client, "reservation-gained", G_CALLBACK (on_listen_reservation), &serve);
   g_signal_connect (client, "reservation-lost", G_CALLBACK (on_listen_reservation_lost), &serve);

@@ -29,6 +29,75 @@
 #include "punch-test-util.h"
 
 /* ------------------------------------------------------------------ */
+/* The library's log                                                  */
+/* ------------------------------------------------------------------ */
+
+/* Messages of the "Punch" domain (the reasons connections close are
+ * logged with g_debug), whatever G_MESSAGES_DEBUG says. */
+static GPtrArray *log_lines;
+
+static GLogWriterOutput
+capture_writer (GLogLevelFlags   log_level,
+                const GLogField *fields,
+                gsize            n_fields,
+                gpointer         user_data)
+{
+  const gchar *domain = NULL;
+  const gchar *message = NULL;
+
+  for (gsize i = 0; i < n_fields; i++)
+    {
+      if (g_strcmp0 (fields[i].key, "GLIB_DOMAIN") == 0 && fields[i].length < 0)
+        domain = fields[i].value;
+      else if (g_strcmp0 (fields[i].key, "MESSAGE") == 0 && fields[i].length < 0)
+        message = fields[i].value;
+    }
+  /* Everything runs in the test's thread. */
+  if (g_strcmp0 (domain, "Punch") == 0 && message != NULL && log_lines != NULL)
+    g_ptr_array_add (log_lines, g_strdup (message));
+
+  return g_log_writer_default (log_level, fields, n_fields, user_data);
+}
+
+/* Whether a captured line contains @first and then @second. */
+static gboolean
+log_has (const gchar *first,
+         const gchar *second)
+{
+  for (guint i = 0; i < log_lines->len; i++)
+    {
+      const gchar *line = g_ptr_array_index (log_lines, i);
+      const gchar *at = strstr (line, first);
+
+      if (at != NULL && strstr (at + strlen (first), second) != NULL)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static void
+log_dump (void)
+{
+  for (guint i = 0; i < log_lines->len; i++)
+    g_test_message ("Punch: %s", (const gchar *) g_ptr_array_index (log_lines, i));
+}
+
+/* Asserts that the connection from 127.0.0.1:@port logged that it closes
+ * for a reason containing @reason. */
+static void
+assert_logged_close (guint16      port,
+                     const gchar *reason)
+{
+  g_autofree gchar *from = g_strdup_printf ("from /ip4/127.0.0.1/tcp/%u: closing: ", port);
+
+  if (!log_has (from, reason))
+    {
+      log_dump ();
+      g_error ("no log line \"%s…%s\"", from, reason);
+    }
+}
+
+/* ------------------------------------------------------------------ */
 /* Peers                                                              */
 /* ------------------------------------------------------------------ */
 
@@ -823,6 +892,26 @@ test_stream_echo_concurrent (void)
 }
 
 static void
+on_stream_opened (PunchHost   *host,
+                  PunchStream *stream,
+                  GPtrArray   *protocols)
+{
+  g_assert_nonnull (punch_stream_get_connection (stream));
+  g_ptr_array_add (protocols, g_strdup (punch_stream_get_protocol (stream)));
+}
+
+static guint
+count_strings (GPtrArray   *strings,
+               const gchar *what)
+{
+  guint n = 0;
+
+  for (guint i = 0; i < strings->len; i++)
+    n += g_strcmp0 (g_ptr_array_index (strings, i), what) == 0;
+  return n;
+}
+
+static void
 test_stream_unsupported (void)
 {
   static const gchar * const nope[] = { "/test/nope/1.0.0", NULL };
@@ -833,7 +922,10 @@ test_stream_unsupported (void)
   g_autoptr(PunchConnection) ab = connect_pair (a, b, "/ip4/127.0.0.1/tcp/0");
   g_autoptr(GError) error = NULL;
   g_autoptr(PunchStream) stream = NULL;
+  g_autoptr(GPtrArray) opened = g_ptr_array_new_with_free_func (g_free);
 
+  /* Only streams whose protocol was agreed on are announced. */
+  g_signal_connect (b->host, "stream-opened", G_CALLBACK (on_stream_opened), opened);
   stream = open_stream (ab, nope, &error);
   g_assert_error (error, PUNCH_ERROR, PUNCH_ERROR_UNSUPPORTED);
   g_assert_null (stream);
@@ -851,6 +943,10 @@ test_stream_unsupported (void)
   g_assert_no_error (error);
   g_assert_cmpstr (punch_stream_get_protocol (stream), ==, ECHO);
   g_clear_object (&stream);
+  /* assert_echo's stream and the fallback's (identify's may come too) */
+  WAIT_FOR (count_strings (opened, ECHO) == 2);
+  g_assert_cmpuint (count_strings (opened, nope[0]), ==, 0);
+  g_assert_cmpuint (count_strings (opened, fallback[1]), ==, 0);
 
   /* A handler removed: its protocol is refused from then on. */
   g_assert_true (punch_host_remove_stream_handler (b->host, ECHO));
@@ -860,6 +956,8 @@ test_stream_unsupported (void)
   g_clear_error (&error);
   g_assert_false (punch_connection_is_closed (ab));
   g_assert_cmpuint (b->closed->len, ==, 0);
+  g_assert_cmpuint (count_strings (opened, ECHO), ==, 2);
+  g_signal_handlers_disconnect_by_data (b->host, opened);
   g_clear_object (&ab);
   g_clear_pointer (&a, peer_free);
   g_clear_pointer (&b, peer_free);
@@ -1234,15 +1332,23 @@ on_raw_read (GObject      *source,
 }
 
 /* Sends @len bytes of @data to the listener at @address, then expects the
- * peer to close the connection (end of stream or a reset). */
+ * peer to close the connection (end of stream or a reset), logging a
+ * reason containing @reason. */
 static void
 raw_send_expect_close (PunchMultiaddr *address,
                        const void     *data,
-                       gsize           len)
+                       gsize           len,
+                       const gchar    *reason)
 {
   g_autoptr(GSocketConnection) connection = raw_connect (address);
+  g_autoptr(GSocketAddress) local = NULL;
   g_autoptr(GError) error = NULL;
   RawReader reader = { 0 };
+  guint16 port;
+
+  local = g_socket_connection_get_local_address (connection, &error);
+  g_assert_no_error (error);
+  port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (local));
 
   if (len > 0)
     {
@@ -1255,6 +1361,8 @@ raw_send_expect_close (PunchMultiaddr *address,
                              on_raw_read, &reader);
   WAIT_FOR (reader.done);
   g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+  /* The host logs the reason before it closes the socket. */
+  assert_logged_close (port, reason);
 }
 
 static void
@@ -1272,15 +1380,19 @@ test_bad_input_socket (void)
   guint8 junk[256];
 
   /* Not multistream-select. */
-  raw_send_expect_close (address, garbage, sizeof garbage - 1);
+  raw_send_expect_close (address, garbage, sizeof garbage - 1,
+                         "Security negotiation: multistream message does not end with a newline");
   /* A length prefix beyond the 1024-byte limit. */
-  raw_send_expect_close (address, over_long, sizeof over_long);
+  raw_send_expect_close (address, over_long, sizeof over_long,
+                         "Security negotiation: multistream message of 2048 bytes is longer than 1024");
   /* Multistream-select agrees on TLS, then garbage instead of a ClientHello. */
   punch_multistream_write_message (tls_garbage, PUNCH_MULTISTREAM_PROTOCOL_ID);
   punch_multistream_write_message (tls_garbage, "/tls/1.0.0");
   memset (junk, 0x55, sizeof junk);
   g_byte_array_append (tls_garbage, junk, sizeof junk);
-  raw_send_expect_close (address, tls_garbage->data, tls_garbage->len);
+  raw_send_expect_close (address, tls_garbage->data, tls_garbage->len,
+                         /* the rest is GnuTLS's wording */
+                         "TLS handshake failed: ");
   /* A ClientHello-looking record that lies about its length. */
   g_byte_array_set_size (tls_garbage, 0);
   punch_multistream_write_message (tls_garbage, PUNCH_MULTISTREAM_PROTOCOL_ID);
@@ -1289,13 +1401,16 @@ test_bad_input_socket (void)
   memset (junk, 0x01, sizeof junk);
   for (guint i = 0; i < 300; i++)
     g_byte_array_append (tls_garbage, junk, sizeof junk);
-  raw_send_expect_close (address, tls_garbage->data, tls_garbage->len);
+  raw_send_expect_close (address, tls_garbage->data, tls_garbage->len,
+                         /* the rest is GnuTLS's wording */
+                         "TLS handshake failed: ");
   /* A security protocol nobody offers, over and over: "na" each time, then
    * the proposal limit. */
   punch_multistream_write_message (wrong_security, PUNCH_MULTISTREAM_PROTOCOL_ID);
   for (guint i = 0; i <= PUNCH_MULTISTREAM_MAX_PROPOSALS; i++)
     punch_multistream_write_message (wrong_security, "/noise");
-  raw_send_expect_close (address, wrong_security->data, wrong_security->len);
+  raw_send_expect_close (address, wrong_security->data, wrong_security->len,
+                         "Security negotiation: More than 64 multistream proposals refused");
 
   WAIT_FOR (punch_host_get_n_pending (b->host) == 0);
   g_assert_cmpuint (b->opened->len, ==, 0);
@@ -1319,7 +1434,7 @@ test_bad_input_idle (void)
   punch_host_set_handshake_timeout (b->host, 200);
   g_assert_cmpuint (punch_host_get_handshake_timeout (b->host), ==, 200);
   address = peer_listen (b, "/ip4/127.0.0.1/tcp/0");
-  raw_send_expect_close (address, NULL, 0);
+  raw_send_expect_close (address, NULL, 0, "The connection upgrade timed out");
   WAIT_FOR (punch_host_get_n_pending (b->host) == 0);
   g_assert_cmpuint (b->opened->len, ==, 0);
 }
@@ -1400,6 +1515,79 @@ static void
 test_bad_input_yamux_window (void)
 {
   check_yamux_violation (TRUE);
+}
+
+/* A peer that floods a host with streams: the host refuses the excess
+ * with RST, then ends that connection with a logged reason and goes on
+ * serving its other connections. */
+static void
+test_bad_input_stream_flood (void)
+{
+  g_autoptr(Peer) a = peer_new ();
+  g_autoptr(Peer) b = peer_new ();
+  g_autoptr(Peer) c = peer_new ();
+  g_autoptr(PunchConnection) ab = connect_pair (a, b, "/ip4/127.0.0.1/tcp/0");
+  g_autoptr(PunchConnection) cb = NULL;
+  g_autoptr(GPtrArray) addresses = punch_host_get_listen_addresses (b->host);
+  g_autoptr(GByteArray) flood = g_byte_array_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree gchar *port = NULL;
+  PunchYamuxConfig config;
+  PunchConnection *ba;
+  const GError *reason;
+  guint n;
+
+  /* C, well-behaved, is connected to B too. */
+  cb = peer_dial (c, g_ptr_array_index (addresses, 0), &error);
+  g_assert_no_error (error);
+  WAIT_FOR (b->opened->len == 2);
+  ba = g_ptr_array_index (b->opened, 0);
+  g_assert_true (punch_peer_id_equal (punch_connection_get_remote_peer_id (ba),
+                                      punch_host_get_peer_id (a->host)));
+  assert_echo (cb);
+
+  /* A sends SYNs (window updates) on fresh client ids behind its yamux's
+   * back: B admits the limit, refuses as many again with RST, and the next
+   * one is the flood. */
+  punch_yamux_config_init (&config);
+  n = 2 * config.max_streams + 1;
+  for (guint i = 0; i < n; i++)
+    {
+      guint32 id = 100001 + 2 * i;
+      guint8 frame[PUNCH_YAMUX_HEADER_SIZE] = {
+        0, PUNCH_YAMUX_TYPE_WINDOW_UPDATE, 0, PUNCH_YAMUX_FLAG_SYN,
+        id >> 24, id >> 16, id >> 8, id, 0, 0, 0, 0,
+      };
+
+      g_byte_array_append (flood, frame, sizeof frame);
+    }
+  g_ptr_array_set_size (log_lines, 0);
+  g_assert_true (punch_connection_inject_plaintext (ab, flood->data, flood->len, &error));
+  g_assert_no_error (error);
+
+  WAIT_FOR (b->closed->len == 1);
+  g_assert_true (g_ptr_array_index (b->closed, 0) == ba);
+  reason = g_ptr_array_index (b->reasons, 0);
+  g_assert_error ((GError *) reason, PUNCH_ERROR, PUNCH_ERROR_PROTOCOL);
+  g_assert_nonnull (strstr (reason->message, "stream flood"));
+  port = punch_multiaddr_get_value_string (punch_connection_get_local_address (ab), 1);
+  assert_logged_close ((guint16) g_ascii_strtoull (port, NULL, 10), "Yamux stream flood: ");
+  /* The flooder's side closes too (B's GO_AWAY, or the RSTs for ids its
+   * yamux never opened). */
+  WAIT_FOR (a->closed->len == 1);
+  g_assert_nonnull (g_ptr_array_index (a->reasons, 0));
+
+  /* C's connection is untouched and works. */
+  g_assert_false (punch_connection_is_closed (cb));
+  assert_echo (cb);
+  g_assert_cmpuint (b->closed->len, ==, 1);
+  g_assert_cmpuint (c->closed->len, ==, 0);
+
+  g_clear_object (&ab);
+  g_clear_object (&cb);
+  g_clear_pointer (&a, peer_free);
+  g_clear_pointer (&b, peer_free);
+  g_clear_pointer (&c, peer_free);
 }
 
 /* A peer that opens a stream and never negotiates its protocol. */
@@ -1594,6 +1782,7 @@ test_transport_circuit_unsupported (void)
 static void
 run_test (gconstpointer data)
 {
+  g_ptr_array_set_size (log_lines, 0);
   ((GTestFunc) data) ();
   drain ();
 }
@@ -1602,7 +1791,11 @@ int
 main (int   argc,
       char *argv[])
 {
+  int ret;
+
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+  log_lines = g_ptr_array_new_with_free_func (g_free);
+  g_log_set_writer_func (capture_writer, NULL, NULL);
 
   g_test_add_data_func ("/host/connect/ip4", test_connect_ip4, run_test);
   g_test_add_data_func ("/host/connect/ip6", test_connect_ip6, run_test);
@@ -1630,6 +1823,9 @@ main (int   argc,
   g_test_add_data_func ("/host/bad-input/idle", test_bad_input_idle, run_test);
   g_test_add_data_func ("/host/bad-input/yamux-frame-type", test_bad_input_yamux_frame_type, run_test);
   g_test_add_data_func ("/host/bad-input/yamux-window", test_bad_input_yamux_window, run_test);
+  g_test_add_data_func ("/host/bad-input/stream-flood", test_bad_input_stream_flood, run_test);
 
-  return g_test_run ();
+  ret = g_test_run ();
+  g_clear_pointer (&log_lines, g_ptr_array_unref);
+  return ret;
 }
