@@ -94,6 +94,7 @@ struct _PunchYamuxSession {
   GHashTable *streams;          /* id -> Stream */
   guint64 next_local_id;
   guint32 max_remote_id;
+  guint n_refused;              /* inbound SYNs refused since one was admitted */
   guint n_unacked;
   gsize committed;
   gsize ring_bytes;
@@ -698,11 +699,25 @@ process_stream_frame (PunchYamuxSession  *self,
       if (admit_inbound (self))
         {
           g_debug ("yamux: stream %u opened by the peer", id);
+          self->n_refused = 0;
           s = stream_new (self, id, FALSE);
           queue_stream_event (self, s, PUNCH_YAMUX_EVENT_STREAM_OPENED);
         }
       else
         {
+          /* Refusing a stream with RST is what the spec (and go-yamux)
+           * do: a peer that opens a burst beyond the limit sees resets and
+           * retries later.  A peer that keeps opening after as many
+           * refusals as the limit itself, without any stream freed and
+           * admitted in between, is flooding: end the session.  SYNs that
+           * crossed our GO_AWAY are only refused. */
+          if (!self->local_go_away && !self->remote_go_away &&
+              ++self->n_refused > self->config.max_streams)
+            return fail_protocol (self, error,
+                                  "Yamux stream flood: the peer keeps opening streams "
+                                  "after %u refusals in a row (%u open, limit %u)",
+                                  self->n_refused - 1, g_hash_table_size (self->streams),
+                                  self->config.max_streams);
           g_debug ("yamux: refusing stream %u", id);
           if (!check_control_room (self, error))
             return FALSE;
@@ -881,8 +896,9 @@ finish_body (PunchYamuxSession  *self,
  * On a protocol violation (a version other than 0, an unknown frame type,
  * DATA beyond the receive window or after FIN, a frame for a stream never
  * opened, a SYN with the wrong id parity or for an open stream, a window
- * overflowing 2^32 - 1, a PING or GO_AWAY off stream 0) the session queues
- * a GO_AWAY with the protocol error code and dies.
+ * overflowing 2^32 - 1, a PING or GO_AWAY off stream 0, a stream flood:
+ * more than max_streams SYNs refused in a row) the session queues a
+ * GO_AWAY with the protocol error code and dies.
  *
  * Returns: %TRUE on success; %FALSE when the session is or became dead,
  *   with %PUNCH_ERROR_PROTOCOL for a violation, %PUNCH_ERROR_TOO_LARGE when

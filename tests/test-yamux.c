@@ -1244,7 +1244,8 @@ test_go_away_error (void)
   pair_clear (&p);
 }
 
-/* SYNs beyond max_streams are refused with RST; the opener sees a reset. */
+/* SYNs beyond max_streams are refused with RST; the opener sees a reset
+ * and the session lives (a flood is /yamux/stream/flood). */
 static void
 test_stream_limit (void)
 {
@@ -1289,6 +1290,91 @@ test_stream_limit (void)
   pump (&p);
   expect_event (p.client, PUNCH_YAMUX_EVENT_STREAM_RESET, ids[2]);
   g_assert_cmpuint (punch_yamux_session_get_n_streams (p.server), ==, 2);
+  pair_clear (&p);
+}
+
+/* Opens @n streams on the client at once; the server refuses them all. */
+static void
+open_refused (Pair  *p,
+              guint  n)
+{
+  guint32 ids[8];
+
+  g_assert_cmpuint (n, <=, G_N_ELEMENTS (ids));
+  for (guint i = 0; i < n; i++)
+    ids[i] = open_stream (p->client);
+  pump (p);
+  for (guint i = 0; i < n; i++)
+    expect_event (p->client, PUNCH_YAMUX_EVENT_STREAM_RESET, ids[i]);
+  expect_no_event (p->client);
+  expect_no_event (p->server);
+  g_assert_false (punch_yamux_session_is_dead (p->server));
+}
+
+/* A peer refused max_streams times in a row that opens yet another stream
+ * is flooding: the session ends with a protocol error GO_AWAY.  A stream
+ * admitted in between (the peer freed one) starts the count again. */
+static void
+test_stream_flood (void)
+{
+  PunchYamuxConfig config;
+  Pair p;
+  guint32 ids[4], id;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) syn = NULL;
+  PunchYamuxEvent event;
+  const guint8 *data;
+  gsize len;
+
+  punch_yamux_config_init (&config);
+  config.max_streams = 4;
+  pair_init (&p, NULL, &config);
+  for (guint i = 0; i < 4; i++)
+    ids[i] = open_stream (p.client);
+  pump (&p);
+  for (guint i = 0; i < 4; i++)
+    expect_event (p.server, PUNCH_YAMUX_EVENT_STREAM_OPENED, ids[i]);
+
+  /* As many refusals as the limit are tolerated. */
+  open_refused (&p, 4);
+
+  /* The peer frees a stream and opens one: admitted, the count restarts. */
+  g_assert_true (punch_yamux_session_reset_stream (p.client, ids[0], &error));
+  g_assert_no_error (error);
+  pump (&p);
+  expect_event (p.server, PUNCH_YAMUX_EVENT_STREAM_RESET, ids[0]);
+  g_assert_cmpuint (punch_yamux_session_get_n_streams (p.server), ==, 3);
+  id = open_stream (p.client);
+  pump (&p);
+  expect_event (p.server, PUNCH_YAMUX_EVENT_STREAM_OPENED, id);
+  g_assert_cmpuint (punch_yamux_session_get_n_streams (p.server), ==, 4);
+  open_refused (&p, 4);
+
+  /* One more: the session ends, with no RST for it, only the GO_AWAY. */
+  id = open_stream (p.client);
+  syn = punch_yamux_session_pull_output (p.client);
+  data = g_bytes_get_data (syn, &len);
+  g_assert_false (punch_yamux_session_receive (p.server, data, len, p.now, &error));
+  g_assert_error (error, PUNCH_ERROR, PUNCH_ERROR_PROTOCOL);
+  g_assert_nonnull (strstr (error->message, "stream flood"));
+  g_clear_error (&error);
+  g_assert_true (punch_yamux_session_is_dead (p.server));
+  g_assert_cmpuint (punch_yamux_session_get_n_streams (p.server), ==, 0);
+  g_assert_true (punch_yamux_session_next_event (p.server, &event));
+  g_assert_cmpint (event.type, ==, PUNCH_YAMUX_EVENT_SESSION_ERROR);
+  g_assert_error (event.error, PUNCH_ERROR, PUNCH_ERROR_PROTOCOL);
+  punch_yamux_event_clear (&event);
+  expect_no_event (p.server);
+  assert_output (p.server, "00 03 0000 00000000 00000001");
+
+  /* The flooder learns why. */
+  g_assert_false (feed_hex (p.client, "00 03 0000 00000000 00000001", &error));
+  g_assert_error (error, PUNCH_ERROR, PUNCH_ERROR_CLOSED);
+  g_assert_true (punch_yamux_session_next_event (p.client, &event));
+  g_assert_cmpint (event.type, ==, PUNCH_YAMUX_EVENT_GO_AWAY);
+  g_assert_cmpuint (event.code, ==, PUNCH_YAMUX_GO_AWAY_PROTOCOL_ERROR);
+  punch_yamux_event_clear (&event);
+  g_assert_true (punch_yamux_session_is_dead (p.client));
   pair_clear (&p);
 }
 
@@ -1516,6 +1602,7 @@ main (int argc, char **argv)
   g_test_add_func ("/yamux/stream/reset", test_stream_reset);
   g_test_add_func ("/yamux/stream/late-frames", test_stream_late_frames);
   g_test_add_func ("/yamux/stream/limit", test_stream_limit);
+  g_test_add_func ("/yamux/stream/flood", test_stream_flood);
   g_test_add_func ("/yamux/stream/ack-backlog", test_stream_ack_backlog);
   g_test_add_func ("/yamux/flow/back-pressure", test_flow_back_pressure);
   g_test_add_func ("/yamux/flow/window-update", test_flow_window_update);
