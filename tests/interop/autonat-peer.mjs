@@ -18,7 +18,11 @@
 //   --connect     an AutoNAT server to connect to once listening (repeatable)
 //   --map-public  tell the address manager that a gateway forwards IP:PORT
 //                 to the listen address, as @libp2p/upnp-nat does after a
-//                 port mapping; AutoNAT then verifies IP:PORT
+//                 port mapping; AutoNAT then verifies IP:PORT. Behind a
+//                 NAT a TCP-only js-libp2p node has nothing else to ask
+//                 about: its LAN address is private, and identify ignores
+//                 observed TCP addresses (js-libp2p issue 2620, noted in
+//                 @libp2p/identify)
 //   --timeout-ms  the AutoNAT service's timeout (default js-libp2p's, 30 s)
 //
 // Everything it says is one JSON object per line on stdout:
