@@ -38,6 +38,20 @@
  * every [property@Punch.Agent:recheck-interval] seconds, sooner while the
  * verdict is unknown, and whenever its addresses change.
  *
+ * While it is not %PUNCH_REACHABILITY_PUBLIC (from the start, before
+ * any verdict, and while PRIVATE) the agent keeps a circuit relay v2
+ * reservation on every relay added with [method@Punch.Agent.add_relay],
+ * and advertises the relayed addresses, `/…/p2p/RELAY/p2p-circuit/p2p/SELF`,
+ * after its own ([method@Punch.Agent.get_advertised_addresses], and
+ * identify to its peers). A PUBLIC verdict drops the reservations: peers
+ * reach the agent directly.
+ * [signal@Punch.Agent::reservation-gained] and
+ * [signal@Punch.Agent::reservation-lost] tell when a reservation begins
+ * and ends (one lost while the agent still needs it is made again after a
+ * backoff), and [signal@Punch.Agent::relayed-connection] announces every
+ * connection that runs through a relay, accepted or dialed: end-to-end
+ * TLS, and limited ([method@Punch.Connection.is_limited]).
+ *
  * Since: 0.1
  */
 
