@@ -10,6 +10,8 @@
 #include "punch-error.h"
 #include "punch-framing.h"
 #include "punch-relay-core.h"
+#include "punch-stream-private.h"
+#include "punch-yamux-session.h"
 
 /* A hop or stop request that does not complete in this time is reset
  * (go-libp2p: one minute per stream). */
@@ -112,10 +114,12 @@ write_final (PunchStream *stream,
  * [func@Punch.relay_connect_async]: the relay opens a
  * `/libp2p/circuit/relay/0.2.0/stop` stream to the target over its
  * existing connection, and once the target accepted, copies bytes between
- * the two streams in both directions. It holds at most
- * [property@Punch.RelayService:buffer-size] bytes per direction: it reads
- * again only when the other side took what it read, so a slow reader slows
- * the writer down instead of making the relay buffer. When a direction
+ * the two streams in both directions. It reads again only when the other
+ * side took what it read, so a slow reader slows the writer down instead
+ * of making the relay buffer: per direction, the relay holds at most
+ * [property@Punch.RelayService:buffer-size] bytes in flight plus the
+ * sender's stream window, which it keeps within
+ * [property@Punch.RelayService:stream-window]. When a direction
  * carried [property@Punch.RelayService:limit-data] bytes or the circuit
  * lasted [property@Punch.RelayService:limit-duration] seconds, the relay
  * half-closes both streams, then closes them.
@@ -132,6 +136,7 @@ struct _PunchRelayService {
   PunchRelayHop *hop;           /* made by constructed() */
   PunchRelayConfig initial_config; /* until then */
   guint buffer_size;
+  guint stream_window;
   GPtrArray *public_addresses;  /* PunchMultiaddr, or NULL */
   GHashTable *circuits;         /* id -> RelayCircuit */
   GPtrArray *requests;          /* HopRequest */
@@ -152,6 +157,7 @@ enum {
   PROP_LIMIT_DURATION,
   PROP_LIMIT_DATA,
   PROP_BUFFER_SIZE,
+  PROP_STREAM_WINDOW,
   N_PROPS
 };
 
@@ -408,6 +414,8 @@ circuit_start (PunchRelayService *self,
   c->target = punch_peer_id_ref (target);
   c->streams[0] = g_object_ref (hop_stream);
   c->streams[1] = g_object_ref (stop_stream);
+  punch_stream_set_max_receive_window (hop_stream, self->stream_window);
+  punch_stream_set_max_receive_window (stop_stream, self->stream_window);
   c->cancellable = g_cancellable_new ();
   for (guint i = 0; i < 2; i++)
     {
@@ -906,6 +914,9 @@ punch_relay_service_get_property (GObject    *object,
     case PROP_BUFFER_SIZE:
       g_value_set_uint (value, self->buffer_size);
       break;
+    case PROP_STREAM_WINDOW:
+      g_value_set_uint (value, self->stream_window);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -968,6 +979,9 @@ punch_relay_service_set_property (GObject      *object,
       break;
     case PROP_BUFFER_SIZE:
       set_uint (self, &self->buffer_size, g_value_get_uint (value), prop_id);
+      break;
+    case PROP_STREAM_WINDOW:
+      set_uint (self, &self->stream_window, g_value_get_uint (value), prop_id);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1092,6 +1106,24 @@ punch_relay_service_class_init (PunchRelayServiceClass *klass)
     g_param_spec_uint ("buffer-size", NULL, NULL, 1, 1024 * 1024,
                        PUNCH_RELAY_DEFAULT_BUFFER_SIZE, flags);
 
+  /**
+   * PunchRelayService:stream-window:
+   *
+   * How far the yamux receive window of each of a circuit's two streams
+   * at the relay may grow (yamux windows grow while their reader keeps
+   * up, up to 16 MiB). The relay forwards what it reads, so what a sender
+   * can park at the relay while the other end reads slowly is this window
+   * plus [property@Punch.RelayService:buffer-size], per direction; it also
+   * bounds a circuit's throughput to this window per round trip between
+   * the sender and the relay. Applies to circuits opened after it changed.
+   *
+   * Since: 0.1
+   */
+  properties[PROP_STREAM_WINDOW] =
+    g_param_spec_uint ("stream-window", NULL, NULL,
+                       PUNCH_YAMUX_INITIAL_WINDOW, 16 * 1024 * 1024,
+                       PUNCH_RELAY_DEFAULT_STREAM_WINDOW, flags);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -1157,6 +1189,7 @@ static void
 punch_relay_service_init (PunchRelayService *self)
 {
   self->buffer_size = PUNCH_RELAY_DEFAULT_BUFFER_SIZE;
+  self->stream_window = PUNCH_RELAY_DEFAULT_STREAM_WINDOW;
   self->circuits = g_hash_table_new (NULL, NULL);
   self->requests = g_ptr_array_new ();
   punch_relay_config_init_default (&self->initial_config);

@@ -168,6 +168,16 @@ GQuark punch_relay_error_quark (void);
  */
 #define PUNCH_RELAY_DEFAULT_BUFFER_SIZE (16 * 1024)
 
+/**
+ * PUNCH_RELAY_DEFAULT_STREAM_WINDOW:
+ *
+ * The default of [property@Punch.RelayService:stream-window]: 1 MiB, which
+ * lets one circuit carry 80 Mbit/s to a sender 100 ms away from the relay.
+ *
+ * Since: 0.1
+ */
+#define PUNCH_RELAY_DEFAULT_STREAM_WINDOW (1024 * 1024)
+
 /* The relay service */
 
 #define PUNCH_TYPE_RELAY_SERVICE (punch_relay_service_get_type ())

@@ -52,5 +52,7 @@ void         punch_stream_connection_closed     (PunchStream     *self,
                                                  const GError    *reason);
 guint32      punch_stream_get_id                (PunchStream     *self);
 gsize        punch_stream_get_readable_size     (PunchStream     *self);
+void         punch_stream_set_max_receive_window (PunchStream    *self,
+                                                 guint32          max_window);
 
 G_END_DECLS

@@ -881,6 +881,21 @@ punch_stream_get_readable_size (PunchStream *self)
   return size;
 }
 
+/* Caps how far the stream's receive window may grow (see
+ * punch_yamux_session_set_max_receive_window()). */
+void
+punch_stream_set_max_receive_window (PunchStream *self,
+                                     guint32      max_window)
+{
+  PunchYamuxSession *yamux;
+
+  g_return_if_fail (PUNCH_IS_STREAM (self));
+
+  yamux = punch_connection_get_yamux (self->connection);
+  if (yamux != NULL)
+    punch_yamux_session_set_max_receive_window (yamux, self->id, max_window);
+}
+
 /* Public API */
 
 /**

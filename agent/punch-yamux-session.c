@@ -81,6 +81,7 @@ typedef struct {
   guint32 recv_window;          /* bytes we let the peer send */
   guint32 window_size;          /* recv_window + buffered + pending_update */
   guint32 pending_update;       /* read by the application, not yet credited */
+  guint32 max_window;           /* auto-tuning stops here */
   gsize committed;              /* our share of session->committed */
   gint64 epoch_us;              /* last window update, for auto-tuning */
   guint pending_events;
@@ -313,6 +314,7 @@ stream_new (PunchYamuxSession *self,
   s->send_window = PUNCH_YAMUX_INITIAL_WINDOW;
   s->recv_window = PUNCH_YAMUX_INITIAL_WINDOW;
   s->window_size = self->config.receive_window;
+  s->max_window = self->config.max_receive_window;
   s->pending_update = s->window_size - PUNCH_YAMUX_INITIAL_WINDOW;
   s->epoch_us = self->now_us;
   g_hash_table_insert (self->streams, GUINT_TO_POINTER (id), s);
@@ -407,11 +409,10 @@ maybe_update_window (PunchYamuxSession *self,
     return;
 
   if (self->rtt_us > 0 &&
-      s->window_size < self->config.max_receive_window &&
+      s->window_size < s->max_window &&
       self->now_us - s->epoch_us < 4 * self->rtt_us)
     {
-      guint32 grown = (guint32) MIN ((guint64) s->window_size * 2,
-                                     self->config.max_receive_window);
+      guint32 grown = (guint32) MIN ((guint64) s->window_size * 2, s->max_window);
       gsize extra = grown - s->window_size;
 
       if (self->committed + extra <= self->config.max_buffered)
@@ -1711,6 +1712,33 @@ punch_yamux_session_get_send_window (PunchYamuxSession *self,
   if (s == NULL || s->reset || s->local_fin)
     return 0;
   return (guint32) s->send_window;
+}
+
+/**
+ * punch_yamux_session_set_max_receive_window:
+ * @self: a session
+ * @stream_id: a stream id
+ * @max_window: how far auto-tuning may grow the stream's receive window;
+ *   clamped to the session's max_receive_window
+ *
+ * Bounds one stream's receive window below the session's maximum, for a
+ * reader that forwards what it reads and would otherwise let a fast
+ * writer park up to max_receive_window bytes in it (a relay).  A window
+ * that is already larger is not shrunk (yamux cannot take credit back);
+ * it stops growing.  Unknown streams are ignored.
+ */
+void
+punch_yamux_session_set_max_receive_window (PunchYamuxSession *self,
+                                            guint32            stream_id,
+                                            guint32            max_window)
+{
+  Stream *s;
+
+  g_return_if_fail (self != NULL);
+
+  s = lookup (self, stream_id);
+  if (s != NULL)
+    s->max_window = MIN (max_window, self->config.max_receive_window);
 }
 
 /**

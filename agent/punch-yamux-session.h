@@ -186,6 +186,9 @@ PunchYamuxStreamState punch_yamux_session_get_stream_state (PunchYamuxSession *s
                                                       guint32 stream_id);
 guint32               punch_yamux_session_get_send_window (PunchYamuxSession *self,
                                                       guint32 stream_id);
+void                  punch_yamux_session_set_max_receive_window (PunchYamuxSession *self,
+                                                      guint32 stream_id,
+                                                      guint32 max_window);
 gsize                 punch_yamux_session_get_readable (PunchYamuxSession *self,
                                                       guint32 stream_id);
 guint                 punch_yamux_session_get_n_streams (PunchYamuxSession *self);

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "punch-connection-private.h"
 #include "punch-error.h"
 #include "punch-framing.h"
 #include "punch-host.h"
@@ -574,6 +575,23 @@ test_malformed (Fixture       *f,
 
 /* A target that reads nothing: the relay holds at most its buffer, the
  * initiator's writes wait. */
+/* What the relay's yamux sessions hold in receive buffers. */
+static gsize
+relay_ring_bytes (Fixture *f)
+{
+  g_autoptr(GPtrArray) connections = punch_host_get_connections (f->r, NULL);
+  gsize total = 0;
+
+  for (guint i = 0; i < connections->len; i++)
+    {
+      PunchYamuxSession *yamux = punch_connection_get_yamux (g_ptr_array_index (connections, i));
+
+      if (yamux != NULL)
+        total += punch_yamux_session_get_buffered_size (yamux);
+    }
+  return total;
+}
+
 static void
 test_slow_reader (Fixture       *f,
                   gconstpointer  data)
@@ -584,15 +602,19 @@ test_slow_reader (Fixture       *f,
   g_autoptr(GAsyncResult) written = NULL;
   g_autofree guint8 *sent = g_malloc (size);
   g_autofree guint8 *received = g_malloc (size);
-  guint buffer_size;
+  guint buffer_size, stream_window;
   PunchStream *sink;
   gsize readable;
 
   for (gsize i = 0; i < size; i++)
     sent[i] = (guint8) (i * 7 + i / 4096);
   f->target.mode = TARGET_SINK;
-  g_object_get (f->service, "buffer-size", &buffer_size, NULL);
+  g_object_get (f->service, "buffer-size", &buffer_size, "stream-window", &stream_window, NULL);
   g_assert_cmpuint (buffer_size, ==, PUNCH_RELAY_DEFAULT_BUFFER_SIZE);
+  g_assert_cmpuint (stream_window, ==, PUNCH_RELAY_DEFAULT_STREAM_WINDOW);
+  /* The smallest window yamux allows: the relay's receive buffers for the
+   * circuit cannot grow past it, however fast it reads at first. */
+  g_object_set (f->service, "stream-window", PUNCH_YAMUX_INITIAL_WINDOW, NULL);
   reserve_b (f);
   stream = connect_through (f, NULL, NULL, &error);
   g_assert_no_error (error);
@@ -611,6 +633,7 @@ test_slow_reader (Fixture       *f,
       g_assert_null (written);
       g_assert_cmpuint (punch_relay_service_get_buffered_bytes (f->service), <=, buffer_size);
       g_assert_cmpuint (punch_stream_get_readable_size (sink), <=, PUNCH_YAMUX_INITIAL_WINDOW);
+      g_assert_cmpuint (relay_ring_bytes (f), <=, 2 * PUNCH_YAMUX_INITIAL_WINDOW);
     }
   g_assert_cmpuint (punch_stream_get_readable_size (sink), ==, readable);
 

@@ -917,6 +917,57 @@ test_flow_auto_tune (void)
   pair_clear (&p);
 }
 
+/* A stream whose window is capped (a relay's) stops growing at the cap
+ * while its neighbour, same session and same reader, grows to the
+ * session's maximum; the cap cannot go above that maximum. */
+static void
+test_flow_max_window (void)
+{
+  PunchYamuxConfig config;
+  Pair p;
+  App client, server;
+  AppStream *as;
+  guint32 capped, free_id, over;
+
+  punch_yamux_config_init (&config);
+  config.max_receive_window = 4 * MiB;
+  pair_init (&p, &config, &config);
+  g_assert_true (punch_yamux_session_ping (p.server, p.now, NULL));
+  p.now += 10000;
+  pump (&p);
+  expect_event (p.server, PUNCH_YAMUX_EVENT_PING_RTT, 0);
+
+  app_init (&client, p.client, FALSE);
+  app_init (&server, p.server, FALSE);
+  capped = open_stream (p.client);
+  free_id = open_stream (p.client);
+  over = open_stream (p.client);
+  pump (&p);
+  punch_yamux_session_set_max_receive_window (p.server, capped, 512 * KiB);
+  punch_yamux_session_set_max_receive_window (p.server, over, 64 * MiB);
+  punch_yamux_session_set_max_receive_window (p.server, 1001, 512 * KiB); /* unknown: ignored */
+  app_add (&client, capped)->to_send = 8 * MiB;
+  app_add (&client, free_id)->to_send = 8 * MiB;
+  app_add (&client, over)->to_send = 8 * MiB;
+  run (&p, &client, &server);
+  for (guint32 id = capped; id <= over; id += 2)
+    {
+      as = g_hash_table_lookup (server.streams, GUINT_TO_POINTER (id));
+      g_assert_cmpuint (as->received, ==, 8 * MiB);
+      g_assert_false (as->corrupt);
+    }
+  /* The client's credit is at most the window the server granted. */
+  g_assert_cmpuint (punch_yamux_session_get_send_window (p.client, capped), >, WINDOW / 2);
+  g_assert_cmpuint (punch_yamux_session_get_send_window (p.client, capped), <=, 512 * KiB);
+  g_assert_cmpuint (punch_yamux_session_get_send_window (p.client, free_id), >, 2 * MiB);
+  g_assert_cmpuint (punch_yamux_session_get_send_window (p.client, over), >, 2 * MiB);
+  g_assert_cmpuint (punch_yamux_session_get_send_window (p.client, over), <=, 4 * MiB);
+
+  app_clear (&client);
+  app_clear (&server);
+  pair_clear (&p);
+}
+
 /* Writes stop while max_output bytes wait; pulling makes them writable. */
 static void
 test_flow_output_limit (void)
@@ -1607,6 +1658,7 @@ main (int argc, char **argv)
   g_test_add_func ("/yamux/flow/back-pressure", test_flow_back_pressure);
   g_test_add_func ("/yamux/flow/window-update", test_flow_window_update);
   g_test_add_func ("/yamux/flow/auto-tune", test_flow_auto_tune);
+  g_test_add_func ("/yamux/flow/max-window", test_flow_max_window);
   g_test_add_func ("/yamux/flow/output-limit", test_flow_output_limit);
   g_test_add_func ("/yamux/flow/peek-consume", test_flow_peek_consume);
   g_test_add_func ("/yamux/ping/rtt", test_ping_rtt);
