@@ -187,6 +187,9 @@ punch_agent_address_get_reachability (PunchAgentAddress *address)
 
 #define DEFAULT_RECHECK_INTERVAL_S (15 * 60)
 #define DEFAULT_RETRY_INTERVAL_S 30
+/* Rounds that addresses or new servers ask for start at least this long
+ * after the previous one began. */
+#define MIN_ROUND_GAP_US G_USEC_PER_SEC
 #define DEFAULT_MAX_SERVERS 8
 
 struct _PunchAgent {
@@ -224,6 +227,8 @@ struct _PunchAgent {
   GSource *recheck_timer;
   guint round_pending;             /* answers awaited in this round */
   gboolean recheck_wanted;         /* addresses changed during a round */
+  gint64 round_started_us;         /* monotonic, of the latest round */
+  GPtrArray *asked;                /* PunchPeerId: the latest round's servers */
   gulong listen_changed_id;
   gulong identify_id;
 };
@@ -398,6 +403,8 @@ verdict_of (PunchAgent     *self,
 /* ------------------------------------------------------------------ */
 
 static void schedule_check (PunchAgent *self, guint seconds);
+static void schedule_soon (PunchAgent *self);
+static gboolean peer_in (GPtrArray *peers, PunchPeerId *peer);
 static void update_identify (PunchAgent *self);
 
 static void
@@ -448,7 +455,7 @@ round_answer_done (PunchAgent *self)
   if (self->recheck_wanted)
     {
       self->recheck_wanted = FALSE;
-      schedule_check (self, 0);
+      schedule_soon (self);
     }
   else
     schedule_check (self, self->reachability == PUNCH_REACHABILITY_UNKNOWN ?
@@ -661,6 +668,8 @@ on_server_dialed (GObject      *source,
   ask = g_new0 (Ask, 1);
   ask->agent = g_object_ref (self);
   ask->server = punch_peer_id_ref (punch_connection_get_remote_peer_id (connection));
+  if (!peer_in (self->asked, ask->server))
+    g_ptr_array_add (self->asked, punch_peer_id_ref (ask->server));
   punch_identify_identify_async (punch_identify_get_for_host (self->host), connection,
                                  self->cancellable, on_server_identified, ask);
 }
@@ -693,6 +702,9 @@ start_round (PunchAgent *self)
       return;
     }
   self->round_pending = 1;   /* held until every ask is started */
+  self->round_started_us = g_get_monotonic_time ();
+  g_clear_pointer (&self->asked, g_ptr_array_unref);
+  self->asked = g_ptr_array_ref (asked);
   punch_autonat_tracker_expire (self->tracker, g_get_monotonic_time ());
   addresses = tcp_addresses (self, origins);
 
@@ -748,6 +760,25 @@ schedule_check (PunchAgent *self,
   g_source_attach (self->recheck_timer, self->context);
 }
 
+/* A round asked for by a change: right away, unless the latest round
+ * began less than MIN_ROUND_GAP_US ago (a server that answers nothing
+ * while every reconnection brings news must not spin the agent). */
+static void
+schedule_soon (PunchAgent *self)
+{
+  gint64 wait_us = self->round_started_us + MIN_ROUND_GAP_US - g_get_monotonic_time ();
+
+  clear_source (&self->recheck_timer);
+  if (!self->started)
+    return;
+  if (self->round_started_us == 0 || wait_us <= 0)
+    self->recheck_timer = g_idle_source_new ();
+  else
+    self->recheck_timer = g_timeout_source_new ((guint) ((wait_us + 999) / 1000));
+  g_source_set_callback (self->recheck_timer, on_recheck, self, NULL);
+  g_source_attach (self->recheck_timer, self->context);
+}
+
 static void
 on_addresses_changed (PunchAgent *self)
 {
@@ -762,10 +793,17 @@ on_identify_received (PunchIdentify     *identify,
                       PunchIdentifyInfo *info,
                       PunchAgent        *self)
 {
-  /* A new AutoNAT server among the peers, or a new observed address. */
+  /* A new AutoNAT server among the peers: one the latest round did not
+   * ask (the servers it dialed identify again on every connection). */
   if (self->started && self->reachability == PUNCH_REACHABILITY_UNKNOWN &&
-      punch_identify_info_has_protocol (info, PUNCH_AUTONAT_PROTOCOL_ID))
-    start_round (self);
+      punch_identify_info_has_protocol (info, PUNCH_AUTONAT_PROTOCOL_ID) &&
+      !peer_in (self->asked, punch_connection_get_remote_peer_id (connection)))
+    {
+      if (self->round_pending > 0)
+        self->recheck_wanted = TRUE;
+      else
+        schedule_soon (self);
+    }
 }
 
 /* What identify tells peers: the advertised addresses a libp2p peer can
@@ -1102,6 +1140,7 @@ punch_agent_finalize (GObject *object)
   g_clear_pointer (&self->udp_verdicts, g_hash_table_unref);
   g_clear_pointer (&self->udp_round, g_hash_table_unref);
   g_clear_pointer (&self->tracker, punch_autonat_tracker_free);
+  g_clear_pointer (&self->asked, g_ptr_array_unref);
 
   G_OBJECT_CLASS (punch_agent_parent_class)->finalize (object);
 }
@@ -1297,6 +1336,7 @@ punch_agent_init (PunchAgent *self)
   self->local_addresses = g_ptr_array_new_with_free_func (g_object_unref);
   self->autonat_servers = g_ptr_array_new_with_free_func ((GDestroyNotify) punch_multiaddr_unref);
   self->candidates = g_ptr_array_new_with_free_func ((GDestroyNotify) punch_agent_address_unref);
+  self->asked = g_ptr_array_new_with_free_func ((GDestroyNotify) punch_peer_id_unref);
   self->udp_verdicts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->udp_round = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   punch_autonat_tracker_config_init (&self->tracker_config);

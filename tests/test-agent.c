@@ -341,6 +341,47 @@ test_unreachable_server (void)
   agent_free (agent);
 }
 
+/* Servers that refuse every Dial (loopback addresses, allow-private
+ * off): the verdict stays UNKNOWN and the agent retries at its retry
+ * interval. Each round reconnects and identifies the servers again; that
+ * must not start the next round at once (it once made the agent ask
+ * hundreds of times a minute). */
+static void
+test_refusing_servers (void)
+{
+  g_autoptr(Server) s1 = server_new (FALSE);
+  g_autoptr(Server) s2 = server_new (FALSE);
+  g_autoptr(GError) error = NULL;
+  Watch watch = { 0 };
+  PunchAgent *agent = agent_new (&watch, TRUE);
+
+  punch_autonat_service_set_peer_rate (s1->service, 0);
+  punch_autonat_service_set_peer_rate (s2->service, 0);
+  g_object_set (agent, "retry-interval", 2, NULL);
+  punch_agent_add_autonat_server (agent, s1->address);
+  punch_agent_add_autonat_server (agent, s2->address);
+  g_assert_true (punch_agent_start (agent, &error));
+  g_assert_no_error (error);
+
+  WAIT_FOR (watch.checks >= 3);
+  for (guint i = 1; i < 3; i++)
+    {
+      gint64 gap = watch.check_times[i] - watch.check_times[i - 1];
+
+      /* 2 s, less what a seconds timeout may fire early */
+      g_assert_cmpint (gap, >=, G_USEC_PER_SEC);
+    }
+  g_assert_cmpint (punch_agent_get_reachability (agent), ==, PUNCH_REACHABILITY_UNKNOWN);
+  g_assert_cmpuint (watch.changes, ==, 0);
+  /* One Dial per server per round. */
+  g_assert_cmpuint (s1->requests, >=, 3);
+  g_assert_cmpuint (s1->requests, <=, watch.checks + 1);
+  g_assert_cmpuint (s2->requests, <=, watch.checks + 1);
+  g_assert_cmpuint (s1->ok + s2->ok, ==, 0);
+
+  agent_free (agent);
+}
+
 static gboolean
 identified (PunchIdentify *identify,
             PunchPeerId   *peer)
@@ -852,6 +893,7 @@ main (int   argc,
   g_test_add_func ("/agent/reachability/refused", test_refused);
   g_test_add_func ("/agent/reachability/unreachable-server", test_unreachable_server);
   g_test_add_func ("/agent/reachability/recheck-interval", test_recheck_interval);
+  g_test_add_func ("/agent/reachability/refusing-servers", test_refusing_servers);
   g_test_add_func ("/agent/reachability/address-change", test_address_change);
   g_test_add_func ("/agent/reachability/connected-servers", test_connected_servers);
   g_test_add_func ("/agent/relay/private", test_relay_private);
