@@ -296,6 +296,72 @@ test_relay_restart (void)
   run_pending ();
 }
 
+/* B reserves on two relays and advertises a circuit address through each.
+ * One relay goes away: that reservation and its address are gone, the
+ * other stays, and A still reaches B through it (echo). */
+static void
+test_two_relays (void)
+{
+  g_autoptr(PunchHost) r1 = host_new (NULL);
+  g_autoptr(PunchHost) r2 = host_new (NULL);
+  g_autoptr(PunchHost) a = host_new (NULL);
+  g_autoptr(PunchHost) b = host_new (NULL);
+  g_autoptr(PunchRelayService) service1 = punch_relay_service_new (r1);
+  g_autoptr(PunchRelayService) service2 = punch_relay_service_new (r2);
+  g_autoptr(PunchMultiaddr) r1_address = host_listen (r1, "/ip4/127.0.0.1/tcp/0");
+  g_autoptr(PunchMultiaddr) r2_address = host_listen (r2, "/ip4/127.0.0.1/tcp/0");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) relayed = NULL;
+  g_autoptr(GPtrArray) reservations = NULL;
+  g_autoptr(PunchConnection) ab = NULL;
+  g_autofree gchar *r1_text = punch_multiaddr_to_string (r1_address);
+  g_autofree gchar *r2_text = punch_multiaddr_to_string (r2_address);
+  g_autofree gchar *left = NULL;
+  Events a_events = { 0 }, b_events = { 0 };
+  PunchRelayClient *a_client = client_new (a, &a_events);
+  PunchRelayClient *b_client = client_new (b, &b_events);
+
+  g_assert_true (punch_relay_client_add_relay (b_client, r1_address, &error));
+  g_assert_true (punch_relay_client_add_relay (b_client, r2_address, &error));
+  g_assert_no_error (error);
+  punch_relay_client_set_reserving (b_client, TRUE);
+  WAIT_FOR (b_events.gained == 2);
+  g_assert_cmpuint (punch_relay_service_get_n_reservations (service1), ==, 1);
+  g_assert_cmpuint (punch_relay_service_get_n_reservations (service2), ==, 1);
+  relayed = punch_relay_client_get_relayed_addresses (b_client);
+  g_assert_cmpuint (relayed->len, ==, 2);
+  g_clear_pointer (&relayed, g_ptr_array_unref);
+
+  /* R1 goes away. */
+  punch_host_close (r1);
+  g_clear_object (&service1);
+  WAIT_FOR (b_events.lost == 1);
+  reservations = punch_relay_client_get_reservations (b_client);
+  g_assert_cmpuint (reservations->len, ==, 1);
+  relayed = punch_relay_client_get_relayed_addresses (b_client);
+  g_assert_cmpuint (relayed->len, ==, 1);
+  left = punch_multiaddr_to_string (g_ptr_array_index (relayed, 0));
+  g_assert_true (g_str_has_prefix (left, r2_text));
+  g_assert_false (g_str_has_prefix (left, r1_text));
+
+  ab = dial (a, g_ptr_array_index (relayed, 0), &error);
+  g_assert_no_error (error);
+  g_assert_true (punch_peer_id_equal (punch_connection_get_remote_peer_id (ab),
+                                      punch_host_get_peer_id (b)));
+  g_assert_true (punch_connection_is_limited (ab));
+  assert_echo (ab, 64 * 1024);
+  /* Still reserving: R1 is tried again with backoff. */
+  g_assert_true (punch_relay_client_get_reserving (b_client));
+  g_assert_cmpuint (b_events.gained, ==, 2);
+
+  punch_host_close (a);
+  punch_host_close (b);
+  punch_host_close (r2);
+  client_free (a_client, &a_events);
+  client_free (b_client, &b_events);
+  run_pending ();
+}
+
 /* Dialing a peer that has no reservation fails with the relay's status;
  * a host dialing a circuit to itself is refused. */
 static void
@@ -507,6 +573,7 @@ main (int   argc,
 
   g_test_add_func ("/relay-client/echo", test_relayed_echo);
   g_test_add_func ("/relay-client/relay-restart", test_relay_restart);
+  g_test_add_func ("/relay-client/two-relays", test_two_relays);
   g_test_add_func ("/relay-client/no-reservation", test_no_reservation);
   g_test_add_func ("/relay-client/malicious-relay", test_malicious_relay);
   g_test_add_func ("/relay-client/reservation-expiry", test_reservation_expiry);
