@@ -24,6 +24,9 @@
 
 #define REMOTE_UFRAG_LEN 8
 
+/* The most of a server's status_text that goes into an error message. */
+#define MAX_STATUS_TEXT 256
+
 /* Codec */
 
 void
@@ -311,6 +314,24 @@ punch_udp_probe_response_encode (GPtrArray   *results,
   return punch_proto_pack (&msg.base);
 }
 
+/* A server's status_text as it goes into an error message: protobuf-c
+ * checks neither encoding nor length of a string, so the text is made valid
+ * UTF-8 and cut at a character boundary to at most MAX_STATUS_TEXT bytes. */
+static gchar *
+status_text_sanitize (const gchar *text)
+{
+  g_autofree gchar *valid = NULL;
+  const gchar *end;
+
+  if (text == NULL)
+    return g_strdup ("(no reason)");
+  valid = g_utf8_make_valid (text, -1);
+  if (strlen (valid) <= MAX_STATUS_TEXT)
+    return g_steal_pointer (&valid);
+  end = g_utf8_find_prev_char (valid, valid + MAX_STATUS_TEXT + 1);
+  return g_strndup (valid, end - valid);
+}
+
 /**
  * punch_udp_probe_response_decode:
  * @data: (array length=len): a Response message
@@ -324,6 +345,8 @@ punch_udp_probe_response_encode (GPtrArray   *results,
  * result without id or verdict, an unknown verdict, a bad observed
  * address); %PUNCH_ERROR_PROTOCOL when the server answered E_BAD_REQUEST;
  * %PUNCH_ERROR_FAILED when it answered E_INTERNAL or an unknown status.
+ * The server's status_text in those two messages is made valid UTF-8 and
+ * cut to 256 bytes.
  *
  * Returns: (transfer full) (element-type PunchUdpProbeResult): the
  *   results, or %NULL on error
@@ -354,16 +377,18 @@ punch_udp_probe_response_decode (const guint8  *data,
     }
   if (msg->status == PUNCH__AUTONAT_UDP__RESPONSE__STATUS__E_BAD_REQUEST)
     {
+      g_autofree gchar *text = status_text_sanitize (msg->status_text);
+
       g_set_error (&local_error, PUNCH_ERROR, PUNCH_ERROR_PROTOCOL,
-                   "the server refused the request: %s",
-                   msg->status_text != NULL ? msg->status_text : "(no reason)");
+                   "the server refused the request: %s", text);
       goto fail;
     }
   if (msg->status != PUNCH__AUTONAT_UDP__RESPONSE__STATUS__OK)
     {
+      g_autofree gchar *text = status_text_sanitize (msg->status_text);
+
       g_set_error (&local_error, PUNCH_ERROR, PUNCH_ERROR_FAILED,
-                   "the server failed (status %d): %s", msg->status,
-                   msg->status_text != NULL ? msg->status_text : "(no reason)");
+                   "the server failed (status %d): %s", msg->status, text);
       goto fail;
     }
   if (msg->n_results > PUNCH_UDP_PROBE_MAX_CANDIDATES)

@@ -658,6 +658,56 @@ test_codec_response (void)
   g_assert_error (error, PUNCH_ERROR, PUNCH_ERROR_FAILED);
 }
 
+/* A server's status_text goes into the client's error message: made valid
+ * UTF-8 and cut to 256 bytes (found by tests/fuzz/fuzz-udp-probe.c, input
+ * tests/fuzz/corpus/udp-probe/response-status-text-not-utf8). */
+static void
+test_codec_response_status_text (void)
+{
+  /* E_INTERNAL, status_text "bus\x9a", two unknown fixed64 fields. */
+  static const guint8 fuzzed[] = {
+    0x08, 0xac, 0x02, 0x12, 0x04, 'b', 'u', 's', 0x9a, 0x79, 0x08, 0xac, 0x02, 0x12,
+    0x04, 'b', 'u', 's', 0x79, 0x73, 0x9a, 0x79, 0x08, 0xac, 0x02, 0x12, 0x04,
+  };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) decoded = NULL;
+  g_autoptr(GBytes) refused = NULL;
+  g_autoptr(GString) text = g_string_new (NULL);
+  const gchar *reason;
+
+  decoded = punch_udp_probe_response_decode (fuzzed, sizeof fuzzed, &error);
+  g_assert_null (decoded);
+  g_assert_error (error, PUNCH_ERROR, PUNCH_ERROR_FAILED);
+  g_assert_true (g_utf8_validate (error->message, -1, NULL));
+  g_assert_nonnull (strstr (error->message, "status 300"));
+  g_assert_nonnull (strstr (error->message, "bus\xef\xbf\xbd")); /* U+FFFD */
+  g_clear_error (&error);
+
+  /* E_BAD_REQUEST with a long reason, a bad byte and a 2-byte character
+   * across the 256-byte mark: valid UTF-8, cut at a character boundary. */
+  g_string_append_c (text, '\xff');
+  while (text->len < 253)
+    g_string_append_c (text, 'x');
+  g_string_append (text, "\xc3\xa9\xc3\xa9");   /* two é */
+  while (text->len < 3000)
+    g_string_append_c (text, 'y');
+  refused = punch_udp_probe_response_encode (NULL, FALSE, text->str);
+  decoded = punch_udp_probe_response_decode (g_bytes_get_data (refused, NULL),
+                                             g_bytes_get_size (refused), &error);
+  g_assert_null (decoded);
+  g_assert_error (error, PUNCH_ERROR, PUNCH_ERROR_PROTOCOL);
+  g_assert_true (g_utf8_validate (error->message, -1, NULL));
+  reason = strstr (error->message, ": ");
+  g_assert_nonnull (reason);
+  reason += 2;
+  /* \xff became U+FFFD (3 bytes), so the first é is at bytes 255..256,
+   * across the limit: it is dropped whole. */
+  g_assert_true (g_str_has_prefix (reason, "\xef\xbf\xbdxxx"));
+  g_assert_cmpuint (strlen (reason), ==, 255);
+  g_assert_true (g_str_has_suffix (reason, "x"));
+  g_assert_null (strchr (reason, 'y'));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -665,6 +715,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/udp-probe/codec/request", test_codec_request);
   g_test_add_func ("/udp-probe/codec/response", test_codec_response);
+  g_test_add_func ("/udp-probe/codec/response-status-text", test_codec_response_status_text);
 #define ADD(path, func) \
   g_test_add (path, Fixture, NULL, fixture_setup, func, fixture_teardown)
   ADD ("/udp-probe/host/reachable", test_reachable);
