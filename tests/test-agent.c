@@ -774,6 +774,8 @@ test_relay_private (void)
   PunchPeerId *agent_id = punch_host_get_peer_id (punch_agent_get_host (agent));
   PunchConnection *inbound;
 
+  /* The dialer's relay client is what lets it dial /p2p-circuit. */
+  g_assert_nonnull (dialer_client);
   relay_watch_connect (agent, &relays);
   circuit = circuit_address (relay, agent);
   punch_agent_add_autonat_server (agent, s1->address);
