@@ -377,12 +377,14 @@ test_certificate_layout (void)
   g_autoptr(GBytes) host_key = NULL;
   g_autoptr(GByteArray) message = NULL;
   g_autoptr(GError) error = NULL;
-  const guint8 *p, *end, *cert, *tbs, *v, *spki = NULL, *ext = NULL, *ext_end;
-  const guint8 *issuer = NULL, *subject = NULL, *e, *key, *sig;
-  gsize len, cert_len, tbs_len, v_len, spki_len = 0, ext_len = 0, issuer_len = 0;
-  gsize subject_len = 0, key_len, sig_len;
+  /* All initialized: -O3 cannot see that the DER walks assign them. */
+  const guint8 *p = NULL, *end = NULL, *cert = NULL, *tbs = NULL, *v = NULL;
+  const guint8 *spki = NULL, *ext = NULL, *ext_end = NULL;
+  const guint8 *issuer = NULL, *subject = NULL, *e = NULL, *key = NULL, *sig = NULL;
+  gsize len = 0, cert_len = 0, tbs_len = 0, v_len = 0, spki_len = 0, ext_len = 0, issuer_len = 0;
+  gsize subject_len = 0, key_len = 0, sig_len = 0;
   guint n_fields = 0, n_extensions = 0;
-  guint8 tag;
+  guint8 tag = 0;
   gnutls_x509_crt_t crt;
   gnutls_datum_t datum;
 
@@ -464,8 +466,8 @@ test_certificate_layout (void)
   ext_end = v + v_len;
   while (p < ext_end)
     {
-      const guint8 *f, *fv;
-      gsize f_len, fv_len;
+      const guint8 *f = NULL, *fv = NULL;
+      gsize f_len = 0, fv_len = 0;
 
       g_assert_true (tlv (&p, ext_end, &tag, &f, &f_len));
       g_assert_cmpuint (tag, ==, 0x30);
