@@ -74,6 +74,31 @@ parse_options (const char    *usage,
   return TRUE;
 }
 
+/* Reads @value, the value of option @name, as a whole number within
+ * @min-@max into *@out; on anything else prints a usage error and
+ * returns FALSE. */
+static gboolean
+parse_uint_option (const char *usage,
+                   const char *name,
+                   const char *value,
+                   guint       min,
+                   guint       max,
+                   guint      *out)
+{
+  guint64 number;
+
+  if (!g_ascii_string_to_unsigned (value, 10, min, max, &number, NULL))
+    {
+      g_autofree char *message = g_strdup_printf ("%s must be a whole number within %u-%u",
+                                                  name, min, max);
+
+      usage_error (usage, message);
+      return FALSE;
+    }
+  *out = (guint) number;
+  return TRUE;
+}
+
 /* punch id new FILE [--type TYPE] */
 static int
 cmd_id_new (int argc, char **argv)
@@ -627,6 +652,30 @@ on_serve_identify (PunchIdentify     *identify,
   print_identify (serve->json, connection, info);
 }
 
+static void
+on_serve_autonat_request (PunchAutonatService *service,
+                          PunchPeerId         *peer_id,
+                          PunchAutonatStatus   status,
+                          gpointer             user_data)
+{
+  Serve *serve = user_data;
+  g_autoptr(GEnumClass) klass = g_type_class_ref (PUNCH_TYPE_AUTONAT_STATUS);
+  GEnumValue *value = g_enum_get_value (klass, (gint) status);
+  const gchar *name = value != NULL ? value->value_nick : "unknown";
+  g_autofree gchar *peer = peer_id_text (peer_id);
+
+  if (serve->json)
+    {
+      GString *out = json_event_new ("autonat-request");
+
+      json_string_member (out, "peer_id", peer);
+      json_string_member (out, "status", name);
+      json_event_print (out);
+    }
+  else
+    print_line ("autonat request from %s: %s", peer, name);
+}
+
 static gboolean
 on_quit_signal (gpointer user_data)
 {
@@ -666,7 +715,8 @@ on_serve_dialed (GObject      *source,
 }
 
 /* punch serve --listen MULTIADDR [--listen ...] [--connect MULTIADDR ...]
- *             [--key FILE] [--json] */
+ *             [--max-connections N] [--autonat-service ...]
+ *             [--relay-service ...] [--stun-port N] [--key FILE] [--json] */
 static int
 cmd_serve (int argc, char **argv)
 {
@@ -682,17 +732,31 @@ cmd_serve (int argc, char **argv)
   gint64 relay_max_duration = -1, relay_max_data = -1, relay_max_reservations = -1;
   gint64 relay_max_per_ip = -1, relay_max_circuits_per_peer = -1, relay_ttl = -1;
   gint64 relay_max_circuits = -1;
+  g_autofree gchar *max_connections_text = NULL;
+  g_autofree gchar *global_rate_text = NULL;
+  g_autofree gchar *peer_rate_text = NULL;
+  g_autofree gchar *max_concurrent_text = NULL;
+  guint max_connections = 0, global_rate = 0, peer_rate = 0, max_concurrent = 0;
   GOptionEntry entries[] = {
     { "listen", 'l', 0, G_OPTION_ARG_STRING_ARRAY, &listen,
       "Listen on this address, such as /ip4/127.0.0.1/tcp/0 (repeatable)", "MULTIADDR" },
     { "connect", 'c', 0, G_OPTION_ARG_STRING_ARRAY, &connect_to,
       "Also connect to this peer once listening (repeatable)", "MULTIADDR" },
+    { "max-connections", 0, 0, G_OPTION_ARG_STRING, &max_connections_text,
+      "Connections held at once, upgrading ones included; more are refused (default 256)", "N" },
     { "autonat-service", 0, 0, G_OPTION_ARG_NONE, &autonat_service,
       "Serve AutoNAT v1 (dial-back) requests", NULL },
     { "autonat-allow-private", 0, 0, G_OPTION_ARG_NONE, &allow_private,
       "Let the AutoNAT service dial private, loopback and documentation addresses (labs)", NULL },
     { "autonat-dial-timeout", 0, 0, G_OPTION_ARG_INT, &dial_timeout_s,
       "Seconds the AutoNAT service gives a dial-back (default 15)", "S" },
+    { "autonat-global-rate", 0, 0, G_OPTION_ARG_STRING, &global_rate_text,
+      "AutoNAT requests a minute, all peers together, that may lead to dial-backs; "
+      "others are refused (default 30, 0: no limit)", "N" },
+    { "autonat-peer-rate", 0, 0, G_OPTION_ARG_STRING, &peer_rate_text,
+      "AutoNAT requests a minute per peer that may lead to dial-backs (default 3, 0: no limit)", "N" },
+    { "autonat-max-concurrent", 0, 0, G_OPTION_ARG_STRING, &max_concurrent_text,
+      "AutoNAT dial-backs at once (default 8, 0: no limit)", "N" },
     { "relay-service", 0, 0, G_OPTION_ARG_NONE, &relay_service,
       "Serve circuit relay v2 (hop): reservations and relayed connections", NULL },
     { "relay-max-duration", 0, 0, G_OPTION_ARG_INT64, &relay_max_duration,
@@ -718,7 +782,9 @@ cmd_serve (int argc, char **argv)
     G_OPTION_ENTRY_NULL
   };
   const char *usage = "serve --listen MULTIADDR [--listen MULTIADDR...] [--connect MULTIADDR...] "
-                      "[--autonat-service [--autonat-allow-private]] [--relay-service [--relay-max-duration S] "
+                      "[--max-connections N] [--autonat-service [--autonat-allow-private] "
+                      "[--autonat-dial-timeout S] [--autonat-global-rate N] [--autonat-peer-rate N] "
+                      "[--autonat-max-concurrent N]] [--relay-service [--relay-max-duration S] "
                       "[--relay-max-data BYTES] ...] [--stun-port N] [--key FILE] [--json]";
   g_autoptr(PunchAutonatService) autonat = NULL;
   g_autoptr(PunchStunServer) stun = NULL;
@@ -742,8 +808,23 @@ cmd_serve (int argc, char **argv)
     return usage_error (usage, "at least one --listen address is needed");
   if (stun_port > G_MAXUINT16)
     return usage_error (usage, "--stun-port must be a UDP port (0-65535)");
-  if ((allow_private || dial_timeout_s != 0) && !autonat_service)
-    return usage_error (usage, "--autonat-allow-private and --autonat-dial-timeout need --autonat-service");
+  if (max_connections_text != NULL &&
+      !parse_uint_option (usage, "--max-connections", max_connections_text, 1, G_MAXUINT,
+                          &max_connections))
+    return EXIT_USAGE;
+  if ((allow_private || dial_timeout_s != 0 || global_rate_text != NULL ||
+       peer_rate_text != NULL || max_concurrent_text != NULL) && !autonat_service)
+    return usage_error (usage, "the --autonat-* options need --autonat-service");
+  if ((global_rate_text != NULL &&
+       !parse_uint_option (usage, "--autonat-global-rate", global_rate_text, 0, G_MAXUINT,
+                           &global_rate)) ||
+      (peer_rate_text != NULL &&
+       !parse_uint_option (usage, "--autonat-peer-rate", peer_rate_text, 0, G_MAXUINT,
+                           &peer_rate)) ||
+      (max_concurrent_text != NULL &&
+       !parse_uint_option (usage, "--autonat-max-concurrent", max_concurrent_text, 0, G_MAXUINT,
+                           &max_concurrent)))
+    return EXIT_USAGE;
   if (!relay_service && (relay_max_duration >= 0 || relay_max_data >= 0 ||
                          relay_max_reservations >= 0 || relay_max_per_ip >= 0 ||
                          relay_max_circuits_per_peer >= 0 || relay_max_circuits >= 0 ||
@@ -794,6 +875,8 @@ cmd_serve (int argc, char **argv)
 
   /* A host serves identify and ping by itself. */
   host = punch_host_new (keypair);
+  if (max_connections_text != NULL)
+    punch_host_set_max_connections (host, max_connections);
   identify = punch_identify_get_for_host (host);
   punch_host_set_stream_handler (host, ECHO_PROTOCOL_ID, handle_echo, &serve, NULL);
   g_signal_connect (host, "connection-opened", G_CALLBACK (on_serve_connection_opened), &serve);
@@ -819,6 +902,13 @@ cmd_serve (int argc, char **argv)
       punch_autonat_service_set_allow_private (autonat, allow_private);
       if (dial_timeout_s > 0)
         punch_autonat_service_set_dial_timeout (autonat, (guint) dial_timeout_s * 1000);
+      if (global_rate_text != NULL)
+        punch_autonat_service_set_global_rate (autonat, global_rate);
+      if (peer_rate_text != NULL)
+        punch_autonat_service_set_peer_rate (autonat, peer_rate);
+      if (max_concurrent_text != NULL)
+        punch_autonat_service_set_max_concurrent (autonat, max_concurrent);
+      g_signal_connect (autonat, "request-handled", G_CALLBACK (on_serve_autonat_request), &serve);
     }
   if (relay_service)
     {
@@ -913,6 +1003,8 @@ cmd_serve (int argc, char **argv)
   g_signal_handlers_disconnect_by_data (host, &serve);
   g_signal_handlers_disconnect_by_data (identify, &serve);
   punch_host_remove_stream_handler (host, ECHO_PROTOCOL_ID);
+  if (autonat != NULL)
+    g_signal_handlers_disconnect_by_data (autonat, &serve);
   if (stun != NULL)
     punch_stun_server_close (stun);
   if (relay != NULL)
@@ -1291,7 +1383,36 @@ on_reach_check_done (PunchAgent *agent,
     }
 }
 
-/* punch reach --server MULTIADDR [--server ...] [--stun IP:PORT]
+/* The IP address to use for @host: @host itself when it is one, else
+ * the first IPv4 address it resolves to, or its first address when it has
+ * no IPv4 one (libnice asks a STUN server only from local addresses of
+ * its family, and NATs are an IPv4 matter). */
+static gchar *
+resolve_host (const gchar  *host,
+              GError      **error)
+{
+  g_autoptr(GResolver) resolver = NULL;
+  GList *addresses;
+  GInetAddress *chosen = NULL;
+  gchar *text;
+
+  if (g_hostname_is_ip_address (host))
+    return g_strdup (host);
+  resolver = g_resolver_get_default ();
+  addresses = g_resolver_lookup_by_name (resolver, host, NULL, error);
+  if (addresses == NULL)
+    return NULL;
+  for (GList *l = addresses; l != NULL && chosen == NULL; l = l->next)
+    if (g_inet_address_get_family (l->data) == G_SOCKET_FAMILY_IPV4)
+      chosen = l->data;
+  if (chosen == NULL)
+    chosen = addresses->data;
+  text = g_inet_address_to_string (chosen);
+  g_resolver_free_addresses (addresses);
+  return text;
+}
+
+/* punch reach --server MULTIADDR [--server ...] [--stun HOST:PORT]
  *             [--listen MULTIADDR] [--threshold N] [--timeout S] [--json] */
 static int
 cmd_reach (int argc, char **argv)
@@ -1307,7 +1428,7 @@ cmd_reach (int argc, char **argv)
     { "server", 's', 0, G_OPTION_ARG_STRING_ARRAY, &servers,
       "An AutoNAT server, /ip4/…/tcp/PORT/p2p/ID (repeatable)", "MULTIADDR" },
     { "stun", 0, 0, G_OPTION_ARG_STRING, &stun,
-      "STUN server for the UDP candidates", "IP:PORT" },
+      "STUN server for the UDP candidates ([IPv6]:PORT for an IPv6 address)", "HOST:PORT" },
     { "listen", 'l', 0, G_OPTION_ARG_STRING_ARRAY, &listen,
       "Listen on this address (default /ip4/0.0.0.0/tcp/0; repeatable)", "MULTIADDR" },
     { "threshold", 0, 0, G_OPTION_ARG_INT, &threshold,
@@ -1320,7 +1441,7 @@ cmd_reach (int argc, char **argv)
       "Print one JSON object per line per event", NULL },
     G_OPTION_ENTRY_NULL
   };
-  const char *usage = "reach --server MULTIADDR [--server ...] [--stun IP:PORT] [--listen MULTIADDR...] "
+  const char *usage = "reach --server MULTIADDR [--server ...] [--stun HOST:PORT] [--listen MULTIADDR...] "
                       "[--threshold N] [--timeout S] [--key FILE] [--json]";
   g_autoptr(GError) error = NULL;
   g_autoptr(PunchKeypair) keypair = NULL;
@@ -1328,6 +1449,7 @@ cmd_reach (int argc, char **argv)
   g_autoptr(GPtrArray) server_addrs = g_ptr_array_new_with_free_func ((GDestroyNotify) punch_multiaddr_unref);
   g_autoptr(GPtrArray) listen_addrs = g_ptr_array_new_with_free_func ((GDestroyNotify) punch_multiaddr_unref);
   g_autoptr(GPtrArray) addresses = NULL;
+  g_autofree gchar *stun_host = NULL;
   g_autofree gchar *stun_ip = NULL;
   guint stun_port = 0;
   gboolean timed_out = FALSE;
@@ -1373,15 +1495,20 @@ cmd_reach (int argc, char **argv)
     g_ptr_array_add (listen_addrs, punch_multiaddr_new_from_string ("/ip4/0.0.0.0/tcp/0", NULL));
   if (stun != NULL)
     {
-      const gchar *colon = strrchr (stun, ':');
-      guint64 port = 0;
+      /* HOST:PORT, IPV4:PORT or [IPV6]:PORT; the port is required. */
+      g_autoptr(GSocketConnectable) where = g_network_address_parse (stun, 0, NULL);
+      const gchar *host = where != NULL ? g_network_address_get_hostname (G_NETWORK_ADDRESS (where)) : NULL;
 
-      if (colon == NULL || !g_ascii_string_to_unsigned (colon + 1, 10, 1, G_MAXUINT16, &port, NULL))
-        return usage_error (usage, "--stun must be IP:PORT");
-      stun_ip = g_strndup (stun, colon - stun);
-      if (!g_hostname_is_ip_address (stun_ip))
-        return usage_error (usage, "--stun must be IP:PORT");
-      stun_port = (guint) port;
+      if (host == NULL || host[0] == '\0' || g_network_address_get_port (G_NETWORK_ADDRESS (where)) == 0)
+        return usage_error (usage, "--stun must be HOST:PORT");
+      stun_host = g_strdup (host);
+      stun_port = g_network_address_get_port (G_NETWORK_ADDRESS (where));
+      stun_ip = resolve_host (stun_host, &error);
+      if (stun_ip == NULL)
+        {
+          g_printerr ("punch: --stun: %s\n", error->message);
+          return EXIT_FAILED;
+        }
     }
 
   keypair = load_or_generate_key (key_path, &error);
@@ -1393,7 +1520,20 @@ cmd_reach (int argc, char **argv)
   if (threshold > 0)
     g_object_set (agent, "autonat-threshold", (guint) threshold, NULL);
   if (stun_ip != NULL)
-    punch_agent_set_stun_server (agent, stun_ip, stun_port);
+    {
+      punch_agent_set_stun_server (agent, stun_ip, stun_port);
+      if (json)
+        {
+          GString *out = json_event_new ("stun-server");
+
+          json_string_member (out, "host", stun_host);
+          json_string_member (out, "ip", stun_ip);
+          json_int_member (out, "port", stun_port);
+          json_event_print (out);
+        }
+      else
+        print_line ("stun server: %s port %u", stun_ip, stun_port);
+    }
   for (guint i = 0; i < listen_addrs->len; i++)
     if (!punch_host_listen (punch_agent_get_host (agent), listen_addrs->pdata[i], &error))
       {
@@ -1918,11 +2058,13 @@ static const Command commands[] = {
   { "id show", "FILE", "print the peer id of a key file", cmd_id_show },
   { "addr encode", "MULTIADDR", "multiaddr text to binary (hex)", cmd_addr_encode },
   { "addr decode", "HEX", "binary multiaddr (hex) to text", cmd_addr_decode },
-  { "serve", "--listen MULTIADDR [--listen ...] [--connect MULTIADDR...] [--autonat-service] [--relay-service] [--stun-port N] [--key FILE] [--json]",
+  { "serve", "--listen MULTIADDR [--listen ...] [--connect MULTIADDR...] [--max-connections N] "
+    "[--autonat-service [--autonat-global-rate N] [--autonat-peer-rate N] [--autonat-max-concurrent N]] "
+    "[--relay-service] [--stun-port N] [--key FILE] [--json]",
     "run a node (identify, ping, echo) until SIGINT/SIGTERM", cmd_serve },
   { "ping", "MULTIADDR [--count N] [--interval S] [--timeout S] [--key FILE] [--json]",
     "connect to a peer, identify it and ping it", cmd_ping },
-  { "reach", "--server MULTIADDR [--server ...] [--stun IP:PORT] [--threshold N] [--timeout S] [--json]",
+  { "reach", "--server MULTIADDR [--server ...] [--stun HOST:PORT] [--threshold N] [--timeout S] [--json]",
     "learn whether this node is reachable, from AutoNAT servers", cmd_reach },
   { "listen", "--relay MULTIADDR [--relay ...] [--listen MULTIADDR...] [--key FILE] [--json]",
     "reserve on relays and accept connections (echo) until SIGINT/SIGTERM", cmd_listen },

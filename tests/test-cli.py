@@ -7,6 +7,7 @@ the multiaddr binary layout), never from the tool itself.
 import json
 import os
 import queue
+import shutil
 import signal
 import stat
 import subprocess
@@ -165,6 +166,7 @@ class Serve:
         for t in self.threads:
             t.start()
         hello = self.expect(first, lambda e: True, 20)
+        self.hello = hello
         self.peer_id = hello["peer_id"]
         self.addrs = hello.get("addrs", [])
 
@@ -230,7 +232,12 @@ class ServePingTests(unittest.TestCase):
     def test_serve_usage_errors(self):
         for args in (("serve",), ("serve", "--listen", "not-an-address"),
                      ("serve", "--listen", "/ip4/127.0.0.1/tcp/0", "extra"),
-                     ("serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--connect", "nope")):
+                     ("serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--connect", "nope"),
+                     ("serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--max-connections", "0"),
+                     ("serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--max-connections", "-1"),
+                     ("serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--max-connections", "x"),
+                     ("serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--max-connections",
+                      "4294967296")):
             r = punch(*args)
             self.assertEqual(r.returncode, 2, (args, r.stderr))
             self.assertTrue(r.stderr.startswith("punch: "), (args, r.stderr))
@@ -347,6 +354,24 @@ class ServePingTests(unittest.TestCase):
         # The server is still up and serves the next one.
         self.assertEqual(punch("ping", s.addrs[0]).returncode, 0)
 
+    def test_serve_max_connections(self):
+        s = self.serve("--max-connections", "1")
+        # One connection held open fills the host...
+        held = Serve(argv=[PUNCH, "dial", s.addrs[0], "--hold", "60", "--json"],
+                     first="connected")
+        self.servers.append(held)
+        first = s.expect("connection-opened", lambda e: True, 10)
+        # ...so the next one is closed before its handshake.
+        r = punch("ping", s.addrs[0], "--timeout", "5")
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertTrue(r.stderr.startswith("punch: cannot connect"), r.stderr)
+        # Once it is gone there is room again.
+        held.stop()
+        s.expect("connection-closed", lambda e: e["peer_id"] == first["peer_id"], 10)
+        self.assertEqual([e for e in s.seen if e["event"] == "connection-opened"], [first])
+        r = punch("ping", s.addrs[0], "--timeout", "5")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
     def test_serve_connect_and_echo_between_two_nodes(self):
         a = self.serve()
         b = self.serve("--connect", a.addrs[0])
@@ -365,6 +390,7 @@ class RelayReachTests(unittest.TestCase):
     on 127.0.0.1."""
 
     def setUp(self):
+        self.dir = tempfile.TemporaryDirectory()
         self.procs = []
 
     def tearDown(self):
@@ -373,6 +399,7 @@ class RelayReachTests(unittest.TestCase):
                 p.stop()
             except Exception:
                 pass
+        self.dir.cleanup()
 
     def start(self, *args, argv=None, first="listening"):
         p = Serve(*args, argv=argv, first=first)
@@ -384,6 +411,14 @@ class RelayReachTests(unittest.TestCase):
                      ("reach", "--server", "nope"), ("reach", "--server",
                       "/ip4/127.0.0.1/tcp/1/p2p/12D3KooWBtg3aaRMjxwedh83aGiUkwSxDwUZkzuJcfaqUmo7R3pq",
                       "--stun", "nowhere"),
+                     ("reach", "--server", "/ip4/127.0.0.1/tcp/1/p2p/" + ED25519_PEER_ID,
+                      "--stun", "localhost"),
+                     ("reach", "--server", "/ip4/127.0.0.1/tcp/1/p2p/" + ED25519_PEER_ID,
+                      "--stun", "[::1]"),
+                     ("reach", "--server", "/ip4/127.0.0.1/tcp/1/p2p/" + ED25519_PEER_ID,
+                      "--stun", "localhost:0"),
+                     ("reach", "--server", "/ip4/127.0.0.1/tcp/1/p2p/" + ED25519_PEER_ID,
+                      "--stun", ":3478"),
                      ("listen",), ("listen", "--relay", "/ip4/127.0.0.1/tcp/1"),
                      ("dial",), ("dial", "not-an-address"),
                      ("dial", "/ip4/127.0.0.1/tcp/1", "--send-bytes", "-1"),
@@ -392,6 +427,13 @@ class RelayReachTests(unittest.TestCase):
                      ("serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--relay-service",
                       "--relay-max-circuits", "4294967296"),
                      ("serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--autonat-allow-private"),
+                     ("serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--autonat-peer-rate", "1"),
+                     ("serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--autonat-service",
+                      "--autonat-global-rate", "-1"),
+                     ("serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--autonat-service",
+                      "--autonat-peer-rate", "x"),
+                     ("serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--autonat-service",
+                      "--autonat-max-concurrent", "4294967296"),
                      ("serve", "--listen", "/ip4/127.0.0.1/tcp/0", "--stun-port", "70000")):
             r = punch(*args)
             self.assertEqual(r.returncode, 2, (args, r.stderr))
@@ -409,6 +451,79 @@ class RelayReachTests(unittest.TestCase):
         listen = [a for a in verdict["addrs"] if a["origin"] == "listen"]
         self.assertEqual(len(listen), 1)
         self.assertEqual(listen[0]["reachability"], "public")
+
+    def reach(self, server, *args, timeout=20):
+        return punch("reach", "--server", server, "--listen", "/ip4/127.0.0.1/tcp/0",
+                     "--threshold", "1", "--timeout", str(timeout), "--json", *args)
+
+    def new_key(self):
+        key = os.path.join(self.dir.name, f"{len(os.listdir(self.dir.name))}.key")
+        r = punch("id", "new", key)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return key, r.stdout.strip()
+
+    def assert_public(self, r):
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout.splitlines()[-1])["reachability"], "public")
+
+    def assert_refused(self, r):
+        # Refusals are no evidence: no verdict (doc/autonat.md).
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertTrue(r.stderr.startswith("punch: no verdict"), r.stderr)
+
+    def test_autonat_peer_rate(self):
+        s = self.start("--autonat-service", "--autonat-allow-private",
+                       "--autonat-peer-rate", "1")
+        key, peer = self.new_key()
+        self.assert_public(self.reach(s.addrs[0], "--key", key))
+        s.expect("autonat-request", lambda e: e["peer_id"] == peer and e["status"] == "ok", 10)
+        # The same peer within the minute: refused (the default allows 3).
+        self.assert_refused(self.reach(s.addrs[0], "--key", key, timeout=5))
+        s.expect("autonat-request",
+                 lambda e: e["peer_id"] == peer and e["status"] == "dial-refused", 10)
+        # Another peer still gets its dial-back.
+        self.assert_public(self.reach(s.addrs[0]))
+
+    def test_autonat_global_rate(self):
+        s = self.start("--autonat-service", "--autonat-allow-private",
+                       "--autonat-global-rate", "1")
+        self.assert_public(self.reach(s.addrs[0]))
+        key, peer = self.new_key()
+        self.assert_refused(self.reach(s.addrs[0], "--key", key, timeout=5))
+        s.expect("autonat-request",
+                 lambda e: e["peer_id"] == peer and e["status"] == "dial-refused", 10)
+
+    def test_reach_stun_host_name(self):
+        s = self.start("--autonat-service", "--autonat-allow-private", "--stun-port", "0")
+        port = s.hello["stun_port"]
+        # A name works as its address does. (Over loopback libnice's
+        # Binding requests, sent from the non-loopback candidates, get no
+        # answer: the STUN exchange itself is tests/lab/autonat.py's.)
+        for stun, host in ((f"localhost:{port}", "localhost"),
+                           (f"127.0.0.1:{port}", "127.0.0.1")):
+            r = self.reach(s.addrs[0], "--stun", stun)
+            self.assert_public(r)
+            events = [json.loads(line) for line in r.stdout.splitlines()]
+            self.assertEqual(events[0], {"event": "stun-server", "host": host,
+                                         "ip": "127.0.0.1", "port": port})
+
+    def test_reach_stun_unresolvable(self):
+        # In a network namespace of its own, with no interface up, so that
+        # the test sends no DNS query anywhere.
+        if shutil.which("unshare") is None or \
+           subprocess.run(["unshare", "-rn", "true"], capture_output=True).returncode != 0:
+            if os.environ.get("CI"):  # CI runs as root: it must work there
+                self.fail("unshare -rn does not work: cannot isolate the DNS query")
+            self.skipTest("no unprivileged network namespace (unshare -rn)")
+        r = subprocess.run(["unshare", "-rn", PUNCH, "reach", "--server",
+                            "/ip4/127.0.0.1/tcp/1/p2p/" + ED25519_PEER_ID,
+                            "--stun", "nosuchhost.invalid:3478"],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertTrue(r.stderr.startswith("punch: --stun: "), r.stderr)
+        self.assertIn("nosuchhost.invalid", r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+        self.assertEqual(r.stdout, "")
 
     def test_reach_without_verdict(self):
         # Loopback is not a public server's to dial: refused, no evidence.
