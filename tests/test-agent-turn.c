@@ -16,6 +16,7 @@
 
 #define WAIT_TIMEOUT_S 60
 
+#include "punch-test-agent.h"
 #include "punch-test-util.h"
 
 #define TURN_IP "127.0.0.1"
@@ -235,25 +236,6 @@ fixture_tear_down (Fixture       *fixture,
     remove_dir (fixture->dir);
   g_clear_pointer (&fixture->dir, g_free);
   g_clear_pointer (&fixture->log_path, g_free);
-}
-
-static PunchAgentAddress *
-find_origin (GPtrArray          *addresses,
-             PunchAddressOrigin  origin)
-{
-  for (guint i = 0; i < addresses->len; i++)
-    if (punch_agent_address_get_origin (g_ptr_array_index (addresses, i)) == origin)
-      return g_ptr_array_index (addresses, i);
-  return NULL;
-}
-
-static gboolean
-has_origin (PunchAgent         *agent,
-            PunchAddressOrigin  origin)
-{
-  g_autoptr(GPtrArray) addresses = punch_agent_get_addresses (agent);
-
-  return find_origin (addresses, origin) != NULL;
 }
 
 /* An agent on the loopback address that uses the fixture's TURN server

@@ -16,6 +16,7 @@
 
 #define WAIT_TIMEOUT_S 60
 
+#include "punch-test-agent.h"
 #include "punch-test-util.h"
 
 typedef struct {
@@ -150,25 +151,6 @@ agent_free (PunchAgent *agent)
   punch_host_close (punch_agent_get_host (agent));
   g_object_unref (agent);
   run_pending ();
-}
-
-static PunchAgentAddress *
-find_origin (GPtrArray          *addresses,
-             PunchAddressOrigin  origin)
-{
-  for (guint i = 0; i < addresses->len; i++)
-    if (punch_agent_address_get_origin (g_ptr_array_index (addresses, i)) == origin)
-      return g_ptr_array_index (addresses, i);
-  return NULL;
-}
-
-static gboolean
-has_origin (PunchAgent         *agent,
-            PunchAddressOrigin  origin)
-{
-  g_autoptr(GPtrArray) addresses = punch_agent_get_addresses (agent);
-
-  return find_origin (addresses, origin) != NULL;
 }
 
 static PunchReachability

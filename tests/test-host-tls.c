@@ -42,6 +42,7 @@
 /* Every wait is a main loop iteration bounded by a failsafe timeout. */
 #define WAIT_TIMEOUT_S 60
 
+#include "punch-test-log.h"
 #include "punch-test-util.h"
 
 /* The bad dialer's socket timeout: a host that neither closes nor answers
@@ -54,74 +55,6 @@
 /* ------------------------------------------------------------------ */
 /* The library's log                                                  */
 /* ------------------------------------------------------------------ */
-
-/* Debug messages of the "Punch" domain, whatever G_MESSAGES_DEBUG says. */
-static GMutex log_mutex;
-static GPtrArray *log_lines;
-
-static GLogWriterOutput
-capture_writer (GLogLevelFlags   log_level,
-                const GLogField *fields,
-                gsize            n_fields,
-                gpointer         user_data)
-{
-  const gchar *domain = NULL;
-  const gchar *message = NULL;
-
-  for (gsize i = 0; i < n_fields; i++)
-    {
-      if (g_strcmp0 (fields[i].key, "GLIB_DOMAIN") == 0 && fields[i].length < 0)
-        domain = fields[i].value;
-      else if (g_strcmp0 (fields[i].key, "MESSAGE") == 0 && fields[i].length < 0)
-        message = fields[i].value;
-    }
-  if (g_strcmp0 (domain, "Punch") == 0 && message != NULL)
-    {
-      g_mutex_lock (&log_mutex);
-      if (log_lines != NULL)
-        g_ptr_array_add (log_lines, g_strdup (message));
-      g_mutex_unlock (&log_mutex);
-    }
-
-  return g_log_writer_default (log_level, fields, n_fields, user_data);
-}
-
-static void
-log_clear (void)
-{
-  g_mutex_lock (&log_mutex);
-  g_ptr_array_set_size (log_lines, 0);
-  g_mutex_unlock (&log_mutex);
-}
-
-/* Whether a captured line contains @first and then @second. */
-static gboolean
-log_has (const gchar *first,
-         const gchar *second)
-{
-  gboolean found = FALSE;
-
-  g_mutex_lock (&log_mutex);
-  for (guint i = 0; i < log_lines->len && !found; i++)
-    {
-      const gchar *line = g_ptr_array_index (log_lines, i);
-      const gchar *at = strstr (line, first);
-
-      found = at != NULL && strstr (at + strlen (first), second) != NULL;
-    }
-  g_mutex_unlock (&log_mutex);
-
-  return found;
-}
-
-static void
-log_dump (void)
-{
-  g_mutex_lock (&log_mutex);
-  for (guint i = 0; i < log_lines->len; i++)
-    g_test_message ("Punch: %s", (const gchar *) g_ptr_array_index (log_lines, i));
-  g_mutex_unlock (&log_mutex);
-}
 
 /* ------------------------------------------------------------------ */
 /* Hosts                                                              */
@@ -936,8 +869,7 @@ main (int   argc,
   int ret;
 
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
-  log_lines = g_ptr_array_new_with_free_func (g_free);
-  g_log_set_writer_func (capture_writer, NULL, NULL);
+  log_capture_start ();
 
   g_test_add_data_func ("/host-tls/control/valid-certificate",
                         test_control_valid_certificate, run_test);
@@ -952,9 +884,7 @@ main (int   argc,
 
   ret = g_test_run ();
 
-  g_mutex_lock (&log_mutex);
-  g_clear_pointer (&log_lines, g_ptr_array_unref);
-  g_mutex_unlock (&log_mutex);
+  log_capture_stop ();
 
   return ret;
 }

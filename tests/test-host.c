@@ -26,61 +26,12 @@
 /* Every wait is a main loop iteration bounded by a failsafe timeout. */
 #define WAIT_TIMEOUT_S 60
 
+#include "punch-test-log.h"
 #include "punch-test-util.h"
 
 /* ------------------------------------------------------------------ */
 /* The library's log                                                  */
 /* ------------------------------------------------------------------ */
-
-/* Messages of the "Punch" domain (the reasons connections close are
- * logged with g_debug), whatever G_MESSAGES_DEBUG says. */
-static GPtrArray *log_lines;
-
-static GLogWriterOutput
-capture_writer (GLogLevelFlags   log_level,
-                const GLogField *fields,
-                gsize            n_fields,
-                gpointer         user_data)
-{
-  const gchar *domain = NULL;
-  const gchar *message = NULL;
-
-  for (gsize i = 0; i < n_fields; i++)
-    {
-      if (g_strcmp0 (fields[i].key, "GLIB_DOMAIN") == 0 && fields[i].length < 0)
-        domain = fields[i].value;
-      else if (g_strcmp0 (fields[i].key, "MESSAGE") == 0 && fields[i].length < 0)
-        message = fields[i].value;
-    }
-  /* Everything runs in the test's thread. */
-  if (g_strcmp0 (domain, "Punch") == 0 && message != NULL && log_lines != NULL)
-    g_ptr_array_add (log_lines, g_strdup (message));
-
-  return g_log_writer_default (log_level, fields, n_fields, user_data);
-}
-
-/* Whether a captured line contains @first and then @second. */
-static gboolean
-log_has (const gchar *first,
-         const gchar *second)
-{
-  for (guint i = 0; i < log_lines->len; i++)
-    {
-      const gchar *line = g_ptr_array_index (log_lines, i);
-      const gchar *at = strstr (line, first);
-
-      if (at != NULL && strstr (at + strlen (first), second) != NULL)
-        return TRUE;
-    }
-  return FALSE;
-}
-
-static void
-log_dump (void)
-{
-  for (guint i = 0; i < log_lines->len; i++)
-    g_test_message ("Punch: %s", (const gchar *) g_ptr_array_index (log_lines, i));
-}
 
 /* Asserts that the connection from 127.0.0.1:@port logged that it closes
  * for a reason containing @reason. */
@@ -1561,7 +1512,7 @@ test_bad_input_stream_flood (void)
 
       g_byte_array_append (flood, frame, sizeof frame);
     }
-  g_ptr_array_set_size (log_lines, 0);
+  log_clear ();
   g_assert_true (punch_connection_inject_plaintext (ab, flood->data, flood->len, &error));
   g_assert_no_error (error);
 
@@ -1782,7 +1733,7 @@ test_transport_circuit_unsupported (void)
 static void
 run_test (gconstpointer data)
 {
-  g_ptr_array_set_size (log_lines, 0);
+  log_clear ();
   ((GTestFunc) data) ();
   drain ();
 }
@@ -1794,8 +1745,7 @@ main (int   argc,
   int ret;
 
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
-  log_lines = g_ptr_array_new_with_free_func (g_free);
-  g_log_set_writer_func (capture_writer, NULL, NULL);
+  log_capture_start ();
 
   g_test_add_data_func ("/host/connect/ip4", test_connect_ip4, run_test);
   g_test_add_data_func ("/host/connect/ip6", test_connect_ip6, run_test);
@@ -1826,6 +1776,6 @@ main (int   argc,
   g_test_add_data_func ("/host/bad-input/stream-flood", test_bad_input_stream_flood, run_test);
 
   ret = g_test_run ();
-  g_clear_pointer (&log_lines, g_ptr_array_unref);
+  log_capture_stop ();
   return ret;
 }
