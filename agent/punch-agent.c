@@ -310,14 +310,32 @@ connection_local_ips (PunchAgent     *self,
   return ips;
 }
 
+static void
+add_address (GPtrArray          *addresses,
+             GPtrArray          *origins,
+             PunchMultiaddr     *address,
+             PunchAddressOrigin  origin)
+{
+  if (address == NULL || contains_address (addresses, address))
+    return;
+  g_ptr_array_add (addresses, punch_multiaddr_ref (address));
+  g_ptr_array_add (origins, GUINT_TO_POINTER (origin));
+}
+
 /* The TCP addresses to have checked: listen addresses (an unspecified IP
- * stands for the local IPs of the connections), then observed ones. */
+ * stands for the local IPs of the connections); then, for every IP peers
+ * observed, that IP with each listen port (what a port forward or a NAT
+ * that keeps ports would make reachable); then the observed addresses
+ * themselves (the mappings of this host's outbound connections: behind a
+ * NAT, the only addresses a server may dial that prove it unreachable
+ * when nothing forwards the listen ports). */
 static GPtrArray *
 tcp_addresses (PunchAgent *self,
                GPtrArray  *out_origins)
 {
   g_autoptr(GPtrArray) listen = punch_host_get_listen_addresses (self->host);
   g_autoptr(GPtrArray) observed = NULL;
+  g_autoptr(GArray) listen_ports = g_array_new (FALSE, FALSE, sizeof (guint32));
   GPtrArray *addresses = g_ptr_array_new_with_free_func ((GDestroyNotify) punch_multiaddr_unref);
 
   for (guint i = 0; listen != NULL && i < listen->len; i++)
@@ -332,6 +350,18 @@ tcp_addresses (PunchAgent *self,
 
       if (ip == NULL)
         continue;
+      {
+        g_autoptr(GSocketAddress) listening = punch_multiaddr_to_inet_socket_address (bare, NULL, NULL);
+
+        if (listening != NULL)
+          {
+            /* family << 16 | port */
+            guint32 key = (guint32) g_inet_address_get_family (ip) << 16 |
+                          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (listening));
+
+            g_array_append_val (listen_ports, key);
+          }
+      }
       if (!g_inet_address_get_is_any (ip))
         {
           if (!contains_address (addresses, bare))
@@ -365,14 +395,25 @@ tcp_addresses (PunchAgent *self,
   observed = punch_identify_get_observed_addresses (punch_identify_get_for_host (self->host), 1);
   for (guint i = 0; observed != NULL && i < observed->len; i++)
     {
-      PunchMultiaddr *address = g_ptr_array_index (observed, i);
+      g_autoptr(GInetAddress) ip = punch_multiaddr_get_inet_address (g_ptr_array_index (observed, i));
 
-      if (!contains_address (addresses, address))
+      for (guint j = 0; ip != NULL && j < listen_ports->len; j++)
         {
-          g_ptr_array_add (addresses, punch_multiaddr_ref (address));
-          g_ptr_array_add (out_origins, GUINT_TO_POINTER (PUNCH_ADDRESS_ORIGIN_OBSERVED));
+          guint32 key = g_array_index (listen_ports, guint32, j);
+          g_autoptr(GSocketAddress) forwarded = NULL;
+          g_autoptr(PunchMultiaddr) address = NULL;
+
+          if (key >> 16 != (guint32) g_inet_address_get_family (ip))
+            continue;
+          forwarded = g_inet_socket_address_new (ip, key & 0xffff);
+          address = punch_multiaddr_new_from_inet_socket_address (G_INET_SOCKET_ADDRESS (forwarded),
+                                                                  PUNCH_MULTIADDR_PROTOCOL_TCP);
+          add_address (addresses, out_origins, address, PUNCH_ADDRESS_ORIGIN_OBSERVED);
         }
     }
+  for (guint i = 0; observed != NULL && i < observed->len; i++)
+    add_address (addresses, out_origins, g_ptr_array_index (observed, i),
+                 PUNCH_ADDRESS_ORIGIN_OBSERVED);
   return addresses;
 }
 

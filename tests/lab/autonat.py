@@ -9,6 +9,8 @@ hosts behind a cone NAT, a symmetric NAT and a stateful firewall.  Tests:
 
   verdicts   public -> PUBLIC; cone, symmetric, firewall -> PRIVATE, each with
              the listen address's own verdict consistent with it
+  port_forward  a cone NAT forwarding the listen port: PUBLIC through the
+             observed IP with the listen port
   refused    a Dial that lists an address on another host's IP: that host
              receives no packet from the server, the answer is E_DIAL_REFUSED
 
@@ -120,6 +122,32 @@ def test_verdicts():
             public_ip = sites[kind].public_ip
             assert all(a["addr"].startswith(f"/ip4/{public_ip}/tcp/") for a in observed), \
                 (kind, observed)
+
+
+@test
+def test_port_forward():
+    """Behind a cone NAT that forwards the listen port to the host: the
+    host's observed IP with its listen port is dialable, so PUBLIC; the
+    observed mapping of its outbound connection stays unreachable. The
+    same site without the forward (test_verdicts) is PRIVATE."""
+    with Lab() as lab:
+        _, servers, _ = start_servers(lab)
+        site = lab.add_site("c", nat="cone")
+        lab.forward_port("c", site.host, SERVER_PORT)
+        proc = reach(site.host, servers, threshold=4)
+        ev = proc.wait_event("verdict", timeout=60)
+        proc.wait(timeout=10)
+        print(f"    forwarded cone: {ev['reachability']} (confidence {ev['confidence']})")
+        assert ev["reachability"] == "public", ev
+        assert proc.returncode == 0
+        forwarded = f"/ip4/{site.public_ip}/tcp/{SERVER_PORT}"
+        found = [a for a in ev["addrs"] if a["addr"] == forwarded]
+        assert found and found[0]["origin"] == "observed" and \
+            found[0]["reachability"] == "public", ev
+        # The LAN listen address is not the servers' to dial, and no other
+        # TCP address was confirmed.
+        assert not any(a["reachability"] == "public" and "/tcp/" in a["addr"] and
+                       a["addr"] != forwarded for a in ev["addrs"]), ev
 
 
 @test

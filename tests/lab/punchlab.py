@@ -1172,6 +1172,24 @@ class Lab:
         if cp.returncode != 0 and "0 flow entries" not in cp.stderr:
             raise LabError(f"conntrack -F in {r.name} failed: {cp.stderr.strip()}")
 
+    def forward_port(self, name, host, port, proto="tcp"):
+        """A static port forward on a site's NAT router (cone or
+        symmetric): `proto` packets from the internet to the router's WAN
+        address and `port` go to `host` (a LAN host of the site) on the
+        same port; replies leave through the NAT as usual."""
+        self._check_open()
+        r = self.router(name)
+        if r.nat not in ("cone", "symmetric") or r.is_cgnat:
+            raise LabError(f"{r.name}: port forwards are for a site's cone or symmetric NAT")
+        if proto not in ("tcp", "udp") or not 1 <= int(port) <= 65535:
+            raise LabError(f"forward_port: bad {proto}/{port}")
+        host = self.host(host) if isinstance(host, str) else host
+        self._nft(r.ns, (
+            "add chain ip nat forwards { type nat hook prerouting priority dstnat; policy accept; }\n"
+            f"add rule ip nat forwards iifname \"wan\" ip daddr {r.wan_ip} {proto} dport {int(port)} "
+            f"dnat ip to {host.ip}:{int(port)}\n"
+            "add rule inet lab forward iifname \"wan\" oifname \"lan\" ct status dnat accept\n"))
+
     def conntrack(self, name):
         """The router's conntrack table, one entry per line."""
         r = self.router(name)
