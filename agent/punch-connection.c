@@ -79,7 +79,6 @@ struct _PunchConnection {
   guint32 limit_duration;       /* seconds, 0: none */
   guint64 limit_data;           /* bytes, 0: none */
   GCancellable *cancellable;
-  guint8 *read_buffer;
   guint8 *plaintext;
   GSource *read_source;         /* socket readable; holds a reference */
   gboolean writing;             /* a write of write_buffer is outstanding */
@@ -1212,9 +1211,61 @@ flush (PunchConnection *self)
   g_object_unref (self);
 }
 
-/* Handles one read's result; FALSE when reading must stop. */
+/* The buffer socket reads land in. Each read is handled (decrypted in
+ * place, the rest copied) before the next one, so the connections of a
+ * thread share one buffer instead of keeping 256 KiB each, which a burst
+ * would leave resident for the connection's life. A read that comes while
+ * the buffer is in use (a nested main loop in a signal handler) gets a
+ * buffer of its own. */
+typedef struct {
+  guint8 *data;
+  gboolean busy;
+} ReadBuffer;
+
+static void
+read_buffer_free (gpointer data)
+{
+  ReadBuffer *buffer = data;
+
+  g_free (buffer->data);
+  g_free (buffer);
+}
+
+static GPrivate thread_read_buffer = G_PRIVATE_INIT (read_buffer_free);
+
+static guint8 *
+read_buffer_take (void)
+{
+  ReadBuffer *buffer = g_private_get (&thread_read_buffer);
+
+  if (buffer == NULL)
+    {
+      buffer = g_new0 (ReadBuffer, 1);
+      buffer->data = g_malloc (PUNCH_CONNECTION_READ_SIZE);
+      g_private_set (&thread_read_buffer, buffer);
+    }
+  if (buffer->busy)
+    return g_malloc (PUNCH_CONNECTION_READ_SIZE);
+  buffer->busy = TRUE;
+  return buffer->data;
+}
+
+static void
+read_buffer_give_back (guint8 *data)
+{
+  ReadBuffer *buffer = g_private_get (&thread_read_buffer);
+
+  if (buffer != NULL && data == buffer->data)
+    buffer->busy = FALSE;
+  else
+    g_free (data);
+}
+
+/* Handles one read's result (@n bytes in @data); FALSE when reading must
+ * stop. */
 static gboolean
 handle_read (PunchConnection *self,
+             const guint8    *data,
              gssize           n,
              GError          *error)
 {
@@ -1244,7 +1295,7 @@ handle_read (PunchConnection *self,
 
   if (!self->closed)
     {
-      handle_input (self, self->read_buffer, (gsize) n);
+      handle_input (self, data, (gsize) n);
       flush (self);
     }
   if (!self->closed && queued_for_socket (self) > PUNCH_CONNECTION_MAX_QUEUED)
@@ -1266,6 +1317,8 @@ on_readable (GObject  *stream,
              gpointer  user_data)
 {
   g_autoptr(PunchConnection) self = g_object_ref (user_data);
+  guint8 *buffer = read_buffer_take ();
+  gboolean go_on = TRUE;
 
   for (guint i = 0; i < PUNCH_CONNECTION_READS_PER_WAKEUP; i++)
     {
@@ -1275,18 +1328,19 @@ on_readable (GObject  *stream,
       if (self->socket_closed)
         break;
       n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (stream),
-                                                    self->read_buffer,
-                                                    PUNCH_CONNECTION_READ_SIZE,
+                                                    buffer, PUNCH_CONNECTION_READ_SIZE,
                                                     NULL, &error);
       if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-        return G_SOURCE_CONTINUE;
-      if (!handle_read (self, n, error))
+        break;
+      if (!handle_read (self, buffer, n, error))
         {
           clear_source (&self->read_source);
-          return G_SOURCE_REMOVE;
+          go_on = FALSE;
+          break;
         }
     }
-  return G_SOURCE_CONTINUE;
+  read_buffer_give_back (buffer);
+  return go_on ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
 /* Watches the socket for input (one long-lived source), until its end. */
@@ -1488,7 +1542,6 @@ punch_connection_finalize (GObject *object)
   g_clear_pointer (&self->description, g_free);
   g_clear_object (&self->transport);
   g_clear_object (&self->cancellable);
-  g_clear_pointer (&self->read_buffer, g_free);
   g_clear_pointer (&self->plaintext, g_free);
   g_clear_pointer (&self->write_buffer, g_byte_array_unref);
   g_clear_pointer (&self->out, g_byte_array_unref);
@@ -1672,7 +1725,6 @@ connection_new (PunchHost      *host,
   self->remote_address = punch_multiaddr_ref (remote_address);
   if (expected_peer_id != NULL)
     self->expected_peer_id = punch_peer_id_ref (expected_peer_id);
-  self->read_buffer = g_malloc (PUNCH_CONNECTION_READ_SIZE);
   self->plaintext = g_malloc (PLAINTEXT_SIZE);
 
   remote_text = punch_multiaddr_to_string (self->remote_address);
