@@ -461,10 +461,14 @@ punch_host_dispatch_stream (PunchHost   *self,
 
   g_return_val_if_fail (PUNCH_IS_HOST (self), FALSE);
 
+  if (!g_hash_table_contains (self->handlers, punch_stream_get_protocol (stream)))
+    return FALSE;
+  g_signal_emit (self, signals[SIGNAL_STREAM_OPENED], 0, stream);
+  /* Looked up again: a ::stream-opened handler may have removed or
+   * replaced the protocol's handler. */
   handler = g_hash_table_lookup (self->handlers, punch_stream_get_protocol (stream));
   if (handler == NULL)
     return FALSE;
-  g_signal_emit (self, signals[SIGNAL_STREAM_OPENED], 0, stream);
   handler->func (self, stream, handler->data);
   return TRUE;
 }
@@ -827,7 +831,9 @@ punch_host_class_init (PunchHostClass *klass)
    * Emitted when a peer opened a stream and its protocol was agreed on,
    * right before the protocol's handler (see
    * [method@Punch.Host.set_stream_handler]) gets it: for every inbound
-   * stream, the host's own services (identify, ping...) included.
+   * stream, the host's own services (identify, ping...) included. A
+   * signal handler that removes the protocol's handler gets the stream
+   * reset; one that replaces it hands the stream to the new handler.
    *
    * Since: 0.1
    */

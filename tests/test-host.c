@@ -915,6 +915,54 @@ test_stream_unsupported (void)
 }
 
 static void
+remove_echo_handler (PunchHost   *host,
+                     PunchStream *stream,
+                     guint       *count)
+{
+  (*count)++;
+  g_assert_true (punch_host_remove_stream_handler (host, ECHO));
+}
+
+/* A ::stream-opened handler removes the protocol's handler: the stream is
+ * reset rather than given to the freed handler; the connection goes on. */
+static void
+test_stream_opened_removes_handler (void)
+{
+  static const gchar * const protocols[] = { ECHO, NULL };
+  g_autoptr(Peer) a = peer_new ();
+  g_autoptr(Peer) b = peer_new ();
+  g_autoptr(PunchConnection) ab = connect_pair (a, b, "/ip4/127.0.0.1/tcp/0");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(PunchStream) stream = NULL;
+  guint8 buffer[16];
+  guint removed = 0;
+  gulong id;
+
+  id = g_signal_connect (b->host, "stream-opened", G_CALLBACK (remove_echo_handler), &removed);
+  /* The reset may reach the dialer with the protocol's acceptance, or
+   * after it. */
+  stream = open_stream (ab, protocols, &error);
+  WAIT_FOR (removed == 1);
+  g_signal_handler_disconnect (b->host, id);
+  if (stream != NULL)
+    {
+      g_assert_no_error (error);
+      g_assert_cmpint (read_all (stream, buffer, sizeof buffer, &error), ==, -1);
+    }
+  g_assert_nonnull (error);
+  g_test_message ("reset seen as: %s", error->message);
+  g_clear_error (&error);
+  g_assert_false (punch_connection_is_closed (ab));
+  /* Echo is no longer served. */
+  g_clear_object (&stream);
+  stream = open_stream (ab, protocols, &error);
+  g_assert_error (error, PUNCH_ERROR, PUNCH_ERROR_UNSUPPORTED);
+  g_clear_object (&ab);
+  g_clear_pointer (&a, peer_free);
+  g_clear_pointer (&b, peer_free);
+}
+
+static void
 count_signal (guint *count)
 {
   (*count)++;
@@ -1761,6 +1809,8 @@ main (int   argc,
   g_test_add_data_func ("/host/new-stream", test_host_new_stream, run_test);
   g_test_add_data_func ("/host/stream/echo-concurrent", test_stream_echo_concurrent, run_test);
   g_test_add_data_func ("/host/stream/unsupported", test_stream_unsupported, run_test);
+  g_test_add_data_func ("/host/stream/opened-removes-handler", test_stream_opened_removes_handler,
+                        run_test);
   g_test_add_data_func ("/host/stream/slow-reader", test_stream_slow_reader, run_test);
   g_test_add_data_func ("/host/stream/reset-and-half-close", test_stream_reset, run_test);
   g_test_add_data_func ("/host/stream/sync-would-block", test_stream_sync_would_block, run_test);
