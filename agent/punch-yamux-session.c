@@ -95,7 +95,8 @@ struct _PunchYamuxSession {
   GHashTable *streams;          /* id -> Stream */
   guint64 next_local_id;
   guint32 max_remote_id;
-  guint n_refused;              /* inbound SYNs refused since one was admitted */
+  guint n_refused;              /* inbound SYNs refused at the stream limit, in a run */
+  gint64 refused_since_us;      /* when that run began */
   guint n_unacked;
   gsize committed;
   gsize ring_bytes;
@@ -127,6 +128,9 @@ struct _PunchYamuxSession {
   gint64 next_keepalive_us;
   gint64 rtt_us;
 };
+
+/* A run of refused SYNs counts as a flood within this time. */
+#define FLOOD_WINDOW_US (10 * G_USEC_PER_SEC)
 
 /* Ring buffer. */
 
@@ -708,17 +712,28 @@ process_stream_frame (PunchYamuxSession  *self,
         {
           /* Refusing a stream with RST is what the spec (and go-yamux)
            * do: a peer that opens a burst beyond the limit sees resets and
-           * retries later.  A peer that keeps opening after as many
-           * refusals as the limit itself, without any stream freed and
-           * admitted in between, is flooding: end the session.  SYNs that
-           * crossed our GO_AWAY are only refused. */
+           * retries later.  A peer that, at the stream limit, opens more
+           * streams than the limit itself within FLOOD_WINDOW_US, none
+           * admitted in between, is flooding: end the session.  Refusals
+           * for the buffer budget, and SYNs that crossed our GO_AWAY, are
+           * only refused; so are the occasional SYNs (pings, identify
+           * pushes) of a peer that keeps many streams open for long. */
           if (!self->local_go_away && !self->remote_go_away &&
-              ++self->n_refused > self->config.max_streams)
-            return fail_protocol (self, error,
-                                  "Yamux stream flood: the peer keeps opening streams "
-                                  "after %u refusals in a row (%u open, limit %u)",
-                                  self->n_refused - 1, g_hash_table_size (self->streams),
-                                  self->config.max_streams);
+              g_hash_table_size (self->streams) >= self->config.max_streams)
+            {
+              if (self->n_refused == 0 || self->now_us - self->refused_since_us > FLOOD_WINDOW_US)
+                {
+                  self->n_refused = 0;
+                  self->refused_since_us = self->now_us;
+                }
+              if (++self->n_refused > self->config.max_streams)
+                return fail_protocol (self, error,
+                                      "Yamux stream flood: the peer opened %u streams beyond "
+                                      "the limit within %d s (%u open, limit %u)",
+                                      self->n_refused, (int) (FLOOD_WINDOW_US / G_USEC_PER_SEC),
+                                      g_hash_table_size (self->streams),
+                                      self->config.max_streams);
+            }
           g_debug ("yamux: refusing stream %u", id);
           if (!check_control_room (self, error))
             return FALSE;
@@ -898,8 +913,8 @@ finish_body (PunchYamuxSession  *self,
  * DATA beyond the receive window or after FIN, a frame for a stream never
  * opened, a SYN with the wrong id parity or for an open stream, a window
  * overflowing 2^32 - 1, a PING or GO_AWAY off stream 0, a stream flood:
- * more than max_streams SYNs refused in a row) the session queues a
- * GO_AWAY with the protocol error code and dies.
+ * more than max_streams SYNs refused at the limit within 10 s) the
+ * session queues a GO_AWAY with the protocol error code and dies.
  *
  * Returns: %TRUE on success; %FALSE when the session is or became dead,
  *   with %PUNCH_ERROR_PROTOCOL for a violation, %PUNCH_ERROR_TOO_LARGE when

@@ -93,9 +93,10 @@ typedef struct {
  * @max_receive_window: how far a stream's window may grow when its reader
  *   keeps up and the RTT is known (auto-tuning); at least @receive_window
  * @max_streams: streams (both directions) the session holds at once;
- *   inbound SYNs beyond it are refused with RST; a peer refused more than
- *   this many times in a row (no stream admitted in between) is flooding
- *   and the session ends with a protocol error GO_AWAY
+ *   inbound SYNs beyond it are refused with RST; a peer refused at this
+ *   limit more than this many times within 10 s (no stream admitted in
+ *   between) is flooding and the session ends with a protocol error
+ *   GO_AWAY
  * @max_ack_backlog: outbound streams not yet acknowledged by the peer
  * @max_buffered: bound on the bytes all receive buffers may hold: the sum
  *   of the windows of the streams that can still receive; a stream that

@@ -1362,9 +1362,10 @@ open_refused (Pair  *p,
   g_assert_false (punch_yamux_session_is_dead (p->server));
 }
 
-/* A peer refused max_streams times in a row that opens yet another stream
- * is flooding: the session ends with a protocol error GO_AWAY.  A stream
- * admitted in between (the peer freed one) starts the count again. */
+/* A peer refused at the stream limit max_streams times within 10 s that
+ * opens yet another stream is flooding: the session ends with a protocol
+ * error GO_AWAY.  A stream admitted in between (the peer freed one), or a
+ * pause of more than 10 s, starts the count again. */
 static void
 test_stream_flood (void)
 {
@@ -1401,7 +1402,13 @@ test_stream_flood (void)
   g_assert_cmpuint (punch_yamux_session_get_n_streams (p.server), ==, 4);
   open_refused (&p, 4);
 
-  /* One more: the session ends, with no RST for it, only the GO_AWAY. */
+  /* Refusals spread out (a peer that keeps every stream open and pings
+   * now and then) are no flood: after 10 s a new run starts. */
+  p.now += 11 * G_USEC_PER_SEC;
+  open_refused (&p, 4);
+
+  /* One more within the run: the session ends, with no RST for it, only
+   * the GO_AWAY. */
   id = open_stream (p.client);
   syn = punch_yamux_session_pull_output (p.client);
   data = g_bytes_get_data (syn, &len);
@@ -1426,6 +1433,30 @@ test_stream_flood (void)
   g_assert_cmpuint (event.code, ==, PUNCH_YAMUX_GO_AWAY_PROTOCOL_ERROR);
   punch_yamux_event_clear (&event);
   g_assert_true (punch_yamux_session_is_dead (p.client));
+  pair_clear (&p);
+}
+
+/* Streams refused for the buffer budget, below the stream limit, are
+ * refused each time, never counted as a flood. */
+static void
+test_stream_budget_refusals (void)
+{
+  PunchYamuxConfig config;
+  Pair p;
+  guint32 ids[2];
+
+  punch_yamux_config_init (&config);
+  config.max_streams = 4;
+  config.max_buffered = 2 * config.receive_window;
+  pair_init (&p, NULL, &config);
+  for (guint i = 0; i < 2; i++)
+    ids[i] = open_stream (p.client);
+  pump (&p);
+  for (guint i = 0; i < 2; i++)
+    expect_event (p.server, PUNCH_YAMUX_EVENT_STREAM_OPENED, ids[i]);
+  for (guint round = 0; round < 10; round++)
+    open_refused (&p, 4);
+  g_assert_cmpuint (punch_yamux_session_get_n_streams (p.server), ==, 2);
   pair_clear (&p);
 }
 
@@ -1654,6 +1685,7 @@ main (int argc, char **argv)
   g_test_add_func ("/yamux/stream/late-frames", test_stream_late_frames);
   g_test_add_func ("/yamux/stream/limit", test_stream_limit);
   g_test_add_func ("/yamux/stream/flood", test_stream_flood);
+  g_test_add_func ("/yamux/stream/budget-refusals", test_stream_budget_refusals);
   g_test_add_func ("/yamux/stream/ack-backlog", test_stream_ack_backlog);
   g_test_add_func ("/yamux/flow/back-pressure", test_flow_back_pressure);
   g_test_add_func ("/yamux/flow/window-update", test_flow_window_update);
