@@ -824,8 +824,12 @@ static void
 on_addresses_changed (PunchAgent *self)
 {
   g_signal_emit (self, signals[SIGNAL_ADDRESSES_CHANGED], 0);
-  if (self->started)
-    start_round (self);
+  if (!self->started)
+    return;
+  if (self->round_pending > 0)
+    self->recheck_wanted = TRUE;
+  else
+    schedule_soon (self);
 }
 
 static void
@@ -1716,6 +1720,9 @@ punch_agent_get_addresses (PunchAgent *self)
  * Gets the addresses worth telling peers: every address unless the agent
  * is %PUNCH_REACHABILITY_PRIVATE, then only those an AutoNAT server
  * confirmed reachable; then the relayed addresses of its reservations.
+ * Observed addresses (and the agent's guesses from them) are told only
+ * once confirmed, whatever the verdict: most are mappings of outbound
+ * connections that nobody can dial.
  *
  * Returns: (transfer container) (element-type Punch.Multiaddr): the addresses
  *
@@ -1736,8 +1743,10 @@ punch_agent_get_advertised_addresses (PunchAgent *self)
     {
       PunchAgentAddress *address = g_ptr_array_index (addresses, i);
 
-      if (self->reachability == PUNCH_REACHABILITY_PRIVATE &&
-          address->reachability != PUNCH_REACHABILITY_PUBLIC)
+      gboolean confirmed = address->reachability == PUNCH_REACHABILITY_PUBLIC;
+
+      if (!confirmed && (self->reachability == PUNCH_REACHABILITY_PRIVATE ||
+                         address->origin == PUNCH_ADDRESS_ORIGIN_OBSERVED))
         continue;
       g_ptr_array_add (advertised, punch_multiaddr_ref (address->multiaddr));
     }
