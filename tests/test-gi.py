@@ -144,6 +144,57 @@ class GiTests(unittest.TestCase):
         for host, _ in servers:
             host.close()
 
+    def wait_until(self, cond, ticks=3000):
+        """Iterates the default main context until cond() holds (a 10 ms
+        tick keeps iteration() from blocking; at most `ticks` of them)."""
+        ctx = GLib.MainContext.default()
+        tick = GLib.timeout_add(10, lambda: True)
+        for _ in range(ticks):
+            if cond():
+                break
+            ctx.iteration(True)
+        GLib.source_remove(tick)
+        return cond()
+
+    def test_relay(self):
+        """Circuit relay v2 from Python: B reserves on R (its stream window
+        set through the property), A dials B's relayed address: a limited
+        connection to B, and B's host announces A's identify stream."""
+        def new_host():
+            return Punch.Host.new(Punch.Keypair.generate(Punch.KeyType.ED25519))
+        r, a, b = new_host(), new_host(), new_host()
+        r.listen(Punch.Multiaddr.new_from_string("/ip4/127.0.0.1/tcp/0"))
+        service = Punch.RelayService.new(r)
+        service.props.stream_window = 512 * 1024
+        self.assertEqual(service.props.stream_window, 512 * 1024)
+        client_b = Punch.RelayClient.new(b)
+        client_a = Punch.RelayClient.new(a)
+        gained = []
+        client_b.connect("reservation-gained", lambda c, res: gained.append(res))
+        client_b.add_relay(r.get_listen_addresses()[0])
+        client_b.set_reserving(True)
+        self.assertTrue(self.wait_until(lambda: gained))
+        self.assertEqual(gained[0].get_relay().to_string(), r.get_peer_id().to_string())
+        relayed = client_b.get_relayed_addresses()
+        self.assertEqual(len(relayed), 1)
+        self.assertIn("/p2p-circuit/p2p/" + b.get_peer_id().to_string(), relayed[0].to_string())
+
+        opened = []
+        b.connect("stream-opened", lambda host, stream: opened.append(
+            (stream.get_protocol(), stream.get_connection().get_remote_peer_id().to_string(),
+             stream.get_connection().is_limited())))
+        result = {}
+        a.dial_async(relayed[0], None, lambda host, res: result.update(conn=host.dial_finish(res)))
+        self.assertTrue(self.wait_until(lambda: result))
+        conn = result["conn"]
+        self.assertTrue(conn.is_limited())
+        self.assertEqual(conn.get_remote_peer_id().to_string(), b.get_peer_id().to_string())
+        self.assertTrue(self.wait_until(
+            lambda: ("/ipfs/id/1.0.0", a.get_peer_id().to_string(), True) in opened), opened)
+        self.assertIsNotNone(client_a)
+        for host in (a, b, r):
+            host.close()
+
     def test_errors_are_gerrors(self):
         with self.assertRaises(GLib.Error) as ctx:
             Punch.Multiaddr.new_from_string("/ip4/999.1.1.1/tcp/1")
