@@ -5,6 +5,8 @@
  */
 #include "punch-proto.h"
 
+#include <string.h>
+
 #include "punch-error.h"
 
 /* The largest field number the protobuf encoding allows. */
@@ -56,6 +58,87 @@ unknown_fields_valid (const ProtobufCMessage *message)
   return TRUE;
 }
 
+/* Reads a varint at *pos; FALSE when it runs past @len or 10 bytes. */
+static gboolean
+read_varint (const guint8 *data,
+             gsize         len,
+             gsize        *pos,
+             guint64      *value)
+{
+  guint64 v = 0;
+
+  for (guint shift = 0; shift < 70 && *pos < len; shift += 7)
+    {
+      guint8 byte = data[(*pos)++];
+
+      v |= (guint64) (byte & 0x7f) << shift;
+      if ((byte & 0x80) == 0)
+        {
+          *value = v;
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+/* protobuf-c hands strings back NUL-terminated, without their length: a
+ * string holding a NUL byte would silently lose its tail ("abcd\0!!" read
+ * as "abcd"), past every check made on it. No protocol's string has one,
+ * so such input is malformed. Walks the encoding (which protobuf-c already
+ * accepted) with the descriptor, into sub-messages. */
+static gboolean
+strings_without_nul (const ProtobufCMessageDescriptor *descriptor,
+                     const guint8                     *data,
+                     gsize                             len,
+                     guint                             depth)
+{
+  gsize pos = 0;
+
+  if (depth > 32)
+    return FALSE;
+  while (pos < len)
+    {
+      guint64 key, value;
+      const ProtobufCFieldDescriptor *field;
+
+      if (!read_varint (data, len, &pos, &key))
+        return FALSE;
+      switch (key & 7)
+        {
+        case 0:
+          if (!read_varint (data, len, &pos, &value))
+            return FALSE;
+          break;
+        case 1:
+          if (len - pos < 8)
+            return FALSE;
+          pos += 8;
+          break;
+        case 5:
+          if (len - pos < 4)
+            return FALSE;
+          pos += 4;
+          break;
+        case 2:
+          if (!read_varint (data, len, &pos, &value) || value > len - pos)
+            return FALSE;
+          field = key >> 3 <= MAX_FIELD_NUMBER ?
+                  protobuf_c_message_descriptor_get_field (descriptor, (unsigned) (key >> 3)) : NULL;
+          if (field != NULL && field->type == PROTOBUF_C_TYPE_STRING &&
+              memchr (data + pos, 0, value) != NULL)
+            return FALSE;
+          if (field != NULL && field->type == PROTOBUF_C_TYPE_MESSAGE &&
+              !strings_without_nul (field->descriptor, data + pos, value, depth + 1))
+            return FALSE;
+          pos += value;
+          break;
+        default:
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 /*
  * punch_proto_unpack:
  * @descriptor: the message type to decode
@@ -65,8 +148,9 @@ unknown_fields_valid (const ProtobufCMessage *message)
  * @error: return location for a #GError
  *
  * Decodes one protobuf message. protobuf-c checks required fields, wire
- * types and lengths; this adds the per-protocol size limit and turns its
- * failures into GErrors.
+ * types and lengths; this adds the per-protocol size limit, refuses
+ * strings holding a NUL byte (protobuf-c would cut them there) and turns
+ * the failures into GErrors.
  *
  * Errors: %PUNCH_ERROR_TOO_LARGE when @len exceeds @max_len,
  * %PUNCH_ERROR_MALFORMED when protobuf-c rejects the bytes.
@@ -97,7 +181,8 @@ punch_proto_unpack (const ProtobufCMessageDescriptor *descriptor,
 
   message = protobuf_c_message_unpack (descriptor, NULL, len,
                                        data != NULL ? data : (const guint8 *) "");
-  if (message != NULL && !unknown_fields_valid (message))
+  if (message != NULL &&
+      (!unknown_fields_valid (message) || !strings_without_nul (descriptor, data, len, 0)))
     g_clear_pointer (&message, punch_proto_free);
   if (message == NULL)
     {

@@ -1272,6 +1272,32 @@ test_malformed_nested_required (void)
   }
 }
 
+/* A string holding a NUL byte would come back cut there (protobuf-c hands
+ * out C strings): malformed, at any depth. Bytes fields may hold NULs. */
+static void
+test_malformed_string_nul (void)
+{
+  /* Identify { protocols: "a\0b" }, { agentVersion: "x\0" } */
+  assert_unpack_fails_hex (&identify__pb__identify__descriptor, "1a03610062");
+  assert_unpack_fails_hex (&identify__pb__identify__descriptor, "1a01613202" "7800");
+  /* AutoNAT Message { type: DIAL_RESPONSE, dialResponse: { status:
+   * E_DIAL_ERROR, statusText: "a\0" } } */
+  assert_unpack_fails_hex (&autonat__pb__message__descriptor, "0801" "1a06" "0864" "12026100");
+  {
+    /* The same without the NUL, and a bytes field holding one. */
+    g_autoptr(GBytes) text = bytes_from_hex ("0801" "1a06" "0864" "12026162");
+    g_autoptr(GBytes) key = bytes_from_hex ("0a0100" "1a0161");
+    Autonat__Pb__Message *m = (Autonat__Pb__Message *) unpack_ok (&autonat__pb__message__descriptor, text);
+    Identify__Pb__Identify *id = (Identify__Pb__Identify *) unpack_ok (&identify__pb__identify__descriptor, key);
+
+    g_assert_cmpstr (m->dialresponse->statustext, ==, "ab");
+    g_assert_cmpuint (id->publickey.len, ==, 1);
+    g_assert_cmpuint (id->publickey.data[0], ==, 0);
+    punch_proto_free (&m->base);
+    punch_proto_free (&id->base);
+  }
+}
+
 /* Keys that the protobuf encoding forbids but that protobuf-c 1.4.1 takes
  * as unknown fields when they are written in more bytes than needed: field
  * number 0 as 80 00, and a field number above 2^29 - 1 in a five-byte key.
@@ -1757,6 +1783,7 @@ main (int argc, char **argv)
   g_test_add_func ("/proto/malformed/nested-required", test_malformed_nested_required);
   g_test_add_func ("/proto/malformed/empty-input", test_empty_input);
   g_test_add_func ("/proto/malformed/field-number", test_malformed_field_number);
+  g_test_add_func ("/proto/malformed/string-nul", test_malformed_string_nul);
 
   for (guint i = 0; i < G_N_ELEMENTS (js_vector_tests); i++)
     {
