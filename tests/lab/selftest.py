@@ -482,18 +482,25 @@ def _cli(args, **kw):
 
 
 def _wait_ready(proc, timeout=30):
-    """Read the CLI's stdout until its "ready" line (bounded)."""
+    """Read the CLI's stdout until its "ready" line (bounded). Reads the
+    pipe itself: select() on the buffered reader would wait for new bytes
+    while the line sits in the reader's buffer already."""
     import select
     deadline = time.monotonic() + timeout
+    fd = proc.stdout.fileno()
+    pending = b""
     while time.monotonic() < deadline:
-        r, _, _ = select.select([proc.stdout], [], [], max(0.0, deadline - time.monotonic()))
+        while b"\n" in pending:
+            line, pending = pending.split(b"\n", 1)
+            if line.startswith(b"{") and json.loads(line).get("event") == "ready":
+                return json.loads(line)
+        r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
         if not r:
             break
-        line = proc.stdout.readline()
-        if not line:
+        chunk = os.read(fd, 65536)
+        if not chunk:
             break
-        if line.startswith("{") and json.loads(line).get("event") == "ready":
-            return json.loads(line)
+        pending += chunk
     proc.kill()
     raise TestFailure(f"`punch-lab up` never got ready: {proc.stderr.read()}")
 
