@@ -30,6 +30,7 @@ written "ip:port".
 import argparse
 import errno
 import json
+import os
 import select
 import socket
 import struct
@@ -169,32 +170,44 @@ def cmd_socket(a):
     emit("listening", port=s.getsockname()[1])
     deadline = time.monotonic() + a.duration
     stdin_open = True
+    # Commands are read from the stdin pipe itself, not through sys.stdin:
+    # select() would not see lines that the buffered reader already holds.
+    stdin_fd = sys.stdin.fileno()
+    pending = b""
     while time.monotonic() < deadline:
-        fds = [s] + ([sys.stdin] if stdin_open else [])
-        r, _, _ = select.select(fds, [], [], max(0.0, min(0.2, deadline - time.monotonic())))
-        if sys.stdin in r:
-            line = sys.stdin.readline()
-            if not line:
-                stdin_open = False
-            elif line.strip():
-                try:
-                    cmd = json.loads(line)
-                except ValueError:
-                    emit("error", message="bad command", line=line.strip())
-                    continue
-                if cmd.get("quit"):
-                    break
-                if "send" in cmd:
-                    to = parse_addr(cmd["send"])
-                    count = min(int(cmd.get("count", 1)), 1000)
-                    for i in range(count):
-                        try:
-                            s.sendto(cmd.get("data", "hello").encode(), to)
-                        except OSError as e:
-                            emit("send_error", to=cmd["send"], error=str(e))
-                        if i + 1 < count:
-                            time.sleep(cmd.get("interval_ms", 20) / 1000)
-                    emit("sent", to=cmd["send"], count=count, tag=cmd.get("tag"))
+        line = ""
+        if b"\n" not in pending:
+            fds = [s] + ([stdin_fd] if stdin_open else [])
+            r, _, _ = select.select(fds, [], [], max(0.0, min(0.2, deadline - time.monotonic())))
+            if stdin_fd in r:
+                chunk = os.read(stdin_fd, 65536)
+                if chunk:
+                    pending += chunk
+                else:
+                    stdin_open = False
+                    pending += b"\n" if pending else b""  # a last line without its newline
+        if b"\n" in pending:
+            raw, pending = pending.split(b"\n", 1)
+            line = raw.decode("utf-8", "replace")
+        if line.strip():
+            try:
+                cmd = json.loads(line)
+            except ValueError:
+                emit("error", message="bad command", line=line.strip())
+                continue
+            if cmd.get("quit"):
+                break
+            if "send" in cmd:
+                to = parse_addr(cmd["send"])
+                count = min(int(cmd.get("count", 1)), 1000)
+                for i in range(count):
+                    try:
+                        s.sendto(cmd.get("data", "hello").encode(), to)
+                    except OSError as e:
+                        emit("send_error", to=cmd["send"], error=str(e))
+                    if i + 1 < count:
+                        time.sleep(cmd.get("interval_ms", 20) / 1000)
+                emit("sent", to=cmd["send"], count=count, tag=cmd.get("tag"))
         dgrams, errs = recv_ready(s, 0)
         for data, addr in dgrams:
             emit("recv", data=text(data), **{"from": fmt(addr)})
