@@ -79,7 +79,6 @@ struct _PunchConnection {
   guint32 limit_duration;       /* seconds, 0: none */
   guint64 limit_data;           /* bytes, 0: none */
   GCancellable *cancellable;
-  guint8 *plaintext;
   GSource *read_source;         /* socket readable; holds a reference */
   gboolean writing;             /* a write of write_buffer is outstanding */
   GByteArray *write_buffer;     /* being written; kept for reuse */
@@ -963,12 +962,67 @@ handle_plaintext (PunchConnection *self,
     feed_yamux (self, g_bytes_get_data (remaining, NULL), g_bytes_get_size (remaining));
 }
 
+/* Scratch buffers: the one socket reads land in (PUNCH_CONNECTION_READ_SIZE)
+ * and the one TLS records are decrypted into (PLAINTEXT_SIZE). What lands
+ * there is handled (decrypted in place, fed to yamux, the rest copied)
+ * before the next read, so the connections of a thread share one of each
+ * instead of keeping their own, which a burst would leave resident for
+ * the connection's life. A use that comes while the buffer is taken (a
+ * nested main loop in a signal handler) gets a buffer of its own. */
+typedef struct {
+  guint8 *data;
+  gboolean busy;
+} SharedBuffer;
+
+static void
+shared_buffer_free (gpointer data)
+{
+  SharedBuffer *buffer = data;
+
+  g_free (buffer->data);
+  g_free (buffer);
+}
+
+static GPrivate thread_read_buffer = G_PRIVATE_INIT (shared_buffer_free);
+static GPrivate thread_plaintext_buffer = G_PRIVATE_INIT (shared_buffer_free);
+
+static guint8 *
+shared_buffer_take (GPrivate *key,
+                    gsize     size)
+{
+  SharedBuffer *buffer = g_private_get (key);
+
+  if (buffer == NULL)
+    {
+      buffer = g_new0 (SharedBuffer, 1);
+      buffer->data = g_malloc (size);
+      g_private_set (key, buffer);
+    }
+  if (buffer->busy)
+    return g_malloc (size);
+  buffer->busy = TRUE;
+  return buffer->data;
+}
+
+static void
+shared_buffer_give_back (GPrivate *key,
+                         guint8   *data)
+{
+  SharedBuffer *buffer = g_private_get (key);
+
+  if (buffer != NULL && data == buffer->data)
+    buffer->busy = FALSE;
+  else
+    g_free (data);
+}
+
 /* Runs the TLS session on what it received: the handshake, then records. */
 static void
 tls_pump (PunchConnection *self)
 {
   g_autoptr(GError) error = NULL;
   PunchTlsStatus status;
+  guint8 *plaintext;
 
   if (self->phase == PHASE_HANDSHAKE)
     {
@@ -983,14 +1037,15 @@ tls_pump (PunchConnection *self)
         return;
     }
 
+  plaintext = shared_buffer_take (&thread_plaintext_buffer, PLAINTEXT_SIZE);
   while (!self->closed)
     {
       gsize n = 0;
 
-      status = punch_tls_session_read (self->tls, self->plaintext, PLAINTEXT_SIZE, &n, &error);
+      status = punch_tls_session_read (self->tls, plaintext, PLAINTEXT_SIZE, &n, &error);
       if (status == PUNCH_TLS_DONE)
         {
-          handle_plaintext (self, self->plaintext, n);
+          handle_plaintext (self, plaintext, n);
           continue;
         }
       take_tls_output (self);
@@ -1008,6 +1063,7 @@ tls_pump (PunchConnection *self)
       shut_down (self, g_steal_pointer (&error), FALSE);
       break;
     }
+  shared_buffer_give_back (&thread_plaintext_buffer, plaintext);
   take_tls_output (self);
 }
 
@@ -1211,56 +1267,6 @@ flush (PunchConnection *self)
   g_object_unref (self);
 }
 
-/* The buffer socket reads land in. Each read is handled (decrypted in
- * place, the rest copied) before the next one, so the connections of a
- * thread share one buffer instead of keeping 256 KiB each, which a burst
- * would leave resident for the connection's life. A read that comes while
- * the buffer is in use (a nested main loop in a signal handler) gets a
- * buffer of its own. */
-typedef struct {
-  guint8 *data;
-  gboolean busy;
-} ReadBuffer;
-
-static void
-read_buffer_free (gpointer data)
-{
-  ReadBuffer *buffer = data;
-
-  g_free (buffer->data);
-  g_free (buffer);
-}
-
-static GPrivate thread_read_buffer = G_PRIVATE_INIT (read_buffer_free);
-
-static guint8 *
-read_buffer_take (void)
-{
-  ReadBuffer *buffer = g_private_get (&thread_read_buffer);
-
-  if (buffer == NULL)
-    {
-      buffer = g_new0 (ReadBuffer, 1);
-      buffer->data = g_malloc (PUNCH_CONNECTION_READ_SIZE);
-      g_private_set (&thread_read_buffer, buffer);
-    }
-  if (buffer->busy)
-    return g_malloc (PUNCH_CONNECTION_READ_SIZE);
-  buffer->busy = TRUE;
-  return buffer->data;
-}
-
-static void
-read_buffer_give_back (guint8 *data)
-{
-  ReadBuffer *buffer = g_private_get (&thread_read_buffer);
-
-  if (buffer != NULL && data == buffer->data)
-    buffer->busy = FALSE;
-  else
-    g_free (data);
-}
-
 /* Handles one read's result (@n bytes in @data); FALSE when reading must
  * stop. */
 static gboolean
@@ -1317,7 +1323,7 @@ on_readable (GObject  *stream,
              gpointer  user_data)
 {
   g_autoptr(PunchConnection) self = g_object_ref (user_data);
-  guint8 *buffer = read_buffer_take ();
+  guint8 *buffer = shared_buffer_take (&thread_read_buffer, PUNCH_CONNECTION_READ_SIZE);
   gboolean go_on = TRUE;
 
   for (guint i = 0; i < PUNCH_CONNECTION_READS_PER_WAKEUP; i++)
@@ -1339,7 +1345,7 @@ on_readable (GObject  *stream,
           break;
         }
     }
-  read_buffer_give_back (buffer);
+  shared_buffer_give_back (&thread_read_buffer, buffer);
   return go_on ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
@@ -1542,7 +1548,6 @@ punch_connection_finalize (GObject *object)
   g_clear_pointer (&self->description, g_free);
   g_clear_object (&self->transport);
   g_clear_object (&self->cancellable);
-  g_clear_pointer (&self->plaintext, g_free);
   g_clear_pointer (&self->write_buffer, g_byte_array_unref);
   g_clear_pointer (&self->out, g_byte_array_unref);
   g_clear_pointer (&self->close_tasks, g_ptr_array_unref);
@@ -1725,7 +1730,6 @@ connection_new (PunchHost      *host,
   self->remote_address = punch_multiaddr_ref (remote_address);
   if (expected_peer_id != NULL)
     self->expected_peer_id = punch_peer_id_ref (expected_peer_id);
-  self->plaintext = g_malloc (PLAINTEXT_SIZE);
 
   remote_text = punch_multiaddr_to_string (self->remote_address);
   self->description = g_strdup_printf ("%s %s",

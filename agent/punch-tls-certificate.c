@@ -75,7 +75,11 @@ struct _PunchTlsCertificate {
   gnutls_x509_privkey_t key;
   GBytes *der;
   PunchPeerId *peer_id;
+  gnutls_certificate_credentials_t credentials; /* made on first use */
 };
+
+/* Guards the credentials' creation (a certificate may be shared). */
+static GMutex credentials_lock;
 
 /* ------------------------------------------------------------------ */
 /* DER                                                                */
@@ -397,6 +401,7 @@ certificate_clear (gpointer data)
 {
   PunchTlsCertificate *self = data;
 
+  g_clear_pointer (&self->credentials, gnutls_certificate_free_credentials);
   g_clear_pointer (&self->crt, gnutls_x509_crt_deinit);
   g_clear_pointer (&self->key, gnutls_x509_privkey_deinit);
   g_clear_pointer (&self->der, g_bytes_unref);
@@ -625,6 +630,49 @@ punch_tls_certificate_add_to_credentials (PunchTlsCertificate              *self
     }
 
   return TRUE;
+}
+
+/*
+ * punch_tls_certificate_get_credentials:
+ * @self: a certificate
+ * @error: return location for a #GError
+ *
+ * GnuTLS certificate credentials holding the certificate and its key, for
+ * every session that presents it: made once, not one copy (a trust list,
+ * the certificate and the key, several KiB) per connection. They set no
+ * verify function; a session sets its own.
+ *
+ * Errors: %PUNCH_ERROR_FAILED if GnuTLS cannot make them.
+ *
+ * Returns: (transfer none) (nullable): the credentials, valid as long as
+ *   @self is
+ */
+gnutls_certificate_credentials_t
+punch_tls_certificate_get_credentials (PunchTlsCertificate  *self,
+                                       GError              **error)
+{
+  gnutls_certificate_credentials_t credentials;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  g_mutex_lock (&credentials_lock);
+  if (self->credentials == NULL)
+    {
+      gnutls_certificate_credentials_t made = NULL;
+      int ret = gnutls_certificate_allocate_credentials (&made);
+
+      if (ret < 0)
+        punch_crypto_set_gnutls_error (error, PUNCH_ERROR_FAILED, ret,
+                                       "Cannot allocate TLS credentials");
+      else if (!punch_tls_certificate_add_to_credentials (self, made, error))
+        g_clear_pointer (&made, gnutls_certificate_free_credentials);
+      self->credentials = made;
+    }
+  credentials = self->credentials;
+  g_mutex_unlock (&credentials_lock);
+
+  return credentials;
 }
 
 /* ------------------------------------------------------------------ */

@@ -51,6 +51,9 @@ PunchPeerId         *punch_tls_certificate_get_peer_id (PunchTlsCertificate *sel
 gboolean             punch_tls_certificate_add_to_credentials (PunchTlsCertificate              *self,
                                                                gnutls_certificate_credentials_t  credentials,
                                                                GError                          **error);
+gnutls_certificate_credentials_t
+                     punch_tls_certificate_get_credentials (PunchTlsCertificate  *self,
+                                                            GError              **error);
 
 PunchPeerId         *punch_tls_certificate_verify     (const guint8         *der,
                                                        gsize                 der_len,

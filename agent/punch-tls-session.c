@@ -62,7 +62,7 @@ struct _PunchTlsSession {
   gint64 now_unix_s;
 
   gnutls_session_t session;
-  gnutls_certificate_credentials_t credentials;
+  PunchTlsCertificate *certificate;  /* whose credentials the session uses */
   PunchPeerId *local_peer_id;
   PunchPeerId *expected_peer_id;
 
@@ -351,6 +351,29 @@ set_alpn (PunchTlsSession     *self,
   return TRUE;
 }
 
+/* PUNCH_TLS_PRIORITY, parsed once for every session (the parsed form is
+ * several KiB, read-only once made, and kept for the process's life). */
+static gnutls_priority_t
+shared_priority (GError **error)
+{
+  static gsize done;
+  static gnutls_priority_t priority;
+  static int ret;
+
+  if (g_once_init_enter (&done))
+    {
+      ret = gnutls_priority_init (&priority, PUNCH_TLS_PRIORITY, NULL);
+      g_once_init_leave (&done, 1);
+    }
+  if (ret < 0)
+    {
+      punch_crypto_set_gnutls_error (error, PUNCH_ERROR_FAILED, ret,
+                                     "Cannot parse the TLS priorities");
+      return NULL;
+    }
+  return priority;
+}
+
 /*
  * punch_tls_session_new_with_certificate:
  * @role: whether this side is the TLS client (the dialer) or the server
@@ -383,6 +406,8 @@ punch_tls_session_new_with_certificate (PunchTlsRole          role,
                                         GError              **error)
 {
   g_autoptr(PunchTlsSession) self = NULL;
+  gnutls_certificate_credentials_t credentials;
+  gnutls_priority_t priority;
   unsigned int flags;
   int ret;
 
@@ -400,16 +425,13 @@ punch_tls_session_new_with_certificate (PunchTlsRole          role,
   if (expected_remote != NULL)
     self->expected_peer_id = punch_peer_id_ref (expected_remote);
 
-  ret = gnutls_certificate_allocate_credentials (&self->credentials);
-  if (ret < 0)
-    {
-      punch_crypto_set_gnutls_error (error, PUNCH_ERROR_FAILED, ret,
-                                     "Cannot allocate TLS credentials");
-      return NULL;
-    }
-  if (!punch_tls_certificate_add_to_credentials (certificate, self->credentials, error))
+  self->certificate = punch_tls_certificate_ref (certificate);
+  credentials = punch_tls_certificate_get_credentials (certificate, error);
+  if (credentials == NULL)
     return NULL;
-  gnutls_certificate_set_verify_function (self->credentials, verify_peer);
+  priority = shared_priority (error);
+  if (priority == NULL)
+    return NULL;
 
   flags = (role == PUNCH_TLS_ROLE_CLIENT ? GNUTLS_CLIENT : GNUTLS_SERVER) |
           GNUTLS_NONBLOCK | GNUTLS_NO_TICKETS | GNUTLS_NO_SIGNAL;
@@ -422,9 +444,9 @@ punch_tls_session_new_with_certificate (PunchTlsRole          role,
       return NULL;
     }
 
-  if ((ret = gnutls_priority_set_direct (self->session, PUNCH_TLS_PRIORITY, NULL)) < 0 ||
-      (ret = gnutls_credentials_set (self->session, GNUTLS_CRD_CERTIFICATE,
-                                     self->credentials)) < 0)
+  gnutls_session_set_verify_function (self->session, verify_peer);
+  if ((ret = gnutls_priority_set (self->session, priority)) < 0 ||
+      (ret = gnutls_credentials_set (self->session, GNUTLS_CRD_CERTIFICATE, credentials)) < 0)
     {
       punch_crypto_set_gnutls_error (error, PUNCH_ERROR_FAILED, ret,
                                      "Cannot configure the TLS session");
@@ -501,7 +523,7 @@ punch_tls_session_free (PunchTlsSession *self)
     return;
 
   g_clear_pointer (&self->session, gnutls_deinit);
-  g_clear_pointer (&self->credentials, gnutls_certificate_free_credentials);
+  g_clear_pointer (&self->certificate, punch_tls_certificate_unref);
   g_clear_pointer (&self->local_peer_id, punch_peer_id_unref);
   g_clear_pointer (&self->expected_peer_id, punch_peer_id_unref);
   g_clear_pointer (&self->input, g_byte_array_unref);
