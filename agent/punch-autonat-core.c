@@ -43,11 +43,13 @@ status_is_known (gint status)
     }
 }
 
-/* A copy of @text that is valid UTF-8 and at most
- * PUNCH_AUTONAT_MAX_STATUS_TEXT bytes, cut at a character boundary. */
-static gchar *
-sanitize_text (const gchar *text,
-               gssize       len)
+/* A copy of @text ("" for NULL) that is valid UTF-8 and at most
+ * PUNCH_AUTONAT_MAX_STATUS_TEXT bytes, cut at a character boundary: what
+ * a server's status text may become in messages and errors (protobuf-c
+ * checks neither encoding nor length). */
+gchar *
+punch_autonat_sanitize_text (const gchar *text,
+                             gssize       len)
 {
   g_autofree gchar *valid = NULL;
   const gchar *end;
@@ -70,7 +72,7 @@ punch_autonat_result_new (PunchAutonatStatus  status,
 
   g_atomic_ref_count_init (&result->ref_count);
   result->status = status;
-  result->status_text = sanitize_text (status_text, -1);
+  result->status_text = punch_autonat_sanitize_text (status_text, -1);
   result->address = address != NULL ? punch_multiaddr_ref (address) : NULL;
   return result;
 }
@@ -138,7 +140,7 @@ punch_autonat_encode_dial_response (PunchAutonatStatus  status,
   response.status = (Autonat__Pb__Message__ResponseStatus) status;
   if (status_text != NULL && *status_text != '\0')
     {
-      text = sanitize_text (status_text, -1);
+      text = punch_autonat_sanitize_text (status_text, -1);
       response.statustext = text;
     }
   if (address != NULL)

@@ -35,6 +35,9 @@ struct _PunchAutonatResult {
   PunchMultiaddr *address;     /* nullable */
 };
 
+gchar *punch_autonat_sanitize_text (const gchar *text,
+                                    gssize       len);
+
 PunchAutonatResult *punch_autonat_result_new (PunchAutonatStatus  status,
                                               const gchar        *status_text,
                                               PunchMultiaddr     *address);

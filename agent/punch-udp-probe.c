@@ -9,6 +9,7 @@
 
 #include "punch-udp-probe.h"
 
+#include "punch-autonat-core.h"
 #include "punch-error.h"
 #include "punch-framing.h"
 #include "punch-multiaddr-private.h"
@@ -23,9 +24,6 @@
 #define CHECK_PRIORITY ((110u << 24) | (65535u << 8) | (256u - 1u))
 
 #define REMOTE_UFRAG_LEN 8
-
-/* The most of a server's status_text that goes into an error message. */
-#define MAX_STATUS_TEXT 256
 
 /* Codec */
 
@@ -314,22 +312,12 @@ punch_udp_probe_response_encode (GPtrArray   *results,
   return punch_proto_pack (&msg.base);
 }
 
-/* A server's status_text as it goes into an error message: protobuf-c
- * checks neither encoding nor length of a string, so the text is made valid
- * UTF-8 and cut at a character boundary to at most MAX_STATUS_TEXT bytes. */
+/* A server's status_text as it goes into an error message, as AutoNAT's:
+ * valid UTF-8, at most PUNCH_AUTONAT_MAX_STATUS_TEXT bytes. */
 static gchar *
 status_text_sanitize (const gchar *text)
 {
-  g_autofree gchar *valid = NULL;
-  const gchar *end;
-
-  if (text == NULL)
-    return g_strdup ("(no reason)");
-  valid = g_utf8_make_valid (text, -1);
-  if (strlen (valid) <= MAX_STATUS_TEXT)
-    return g_steal_pointer (&valid);
-  end = g_utf8_find_prev_char (valid, valid + MAX_STATUS_TEXT + 1);
-  return g_strndup (valid, end - valid);
+  return text != NULL ? punch_autonat_sanitize_text (text, -1) : g_strdup ("(no reason)");
 }
 
 /**
