@@ -329,13 +329,23 @@ add_address (GPtrArray          *addresses,
  * themselves (the mappings of this host's outbound connections: behind a
  * NAT, the only addresses a server may dial that prove it unreachable
  * when nothing forwards the listen ports). */
+static PunchMultiaddr *
+tcp_multiaddr (GInetAddress *ip,
+               guint16       port)
+{
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (ip, port);
+
+  return punch_multiaddr_new_from_inet_socket_address (G_INET_SOCKET_ADDRESS (address),
+                                                       PUNCH_MULTIADDR_PROTOCOL_TCP);
+}
+
 static GPtrArray *
 tcp_addresses (PunchAgent *self,
                GPtrArray  *out_origins)
 {
   g_autoptr(GPtrArray) listen = punch_host_get_listen_addresses (self->host);
+  g_autoptr(GPtrArray) listening = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GPtrArray) observed = NULL;
-  g_autoptr(GArray) listen_ports = g_array_new (FALSE, FALSE, sizeof (guint32));
   GPtrArray *addresses = g_ptr_array_new_with_free_func ((GDestroyNotify) punch_multiaddr_unref);
 
   for (guint i = 0; listen != NULL && i < listen->len; i++)
@@ -343,52 +353,29 @@ tcp_addresses (PunchAgent *self,
       g_autoptr(PunchMultiaddr) bare =
         punch_multiaddr_decapsulate_protocol (g_ptr_array_index (listen, i),
                                               PUNCH_MULTIADDR_PROTOCOL_P2P);
-      g_autoptr(GInetAddress) ip = bare != NULL ? punch_multiaddr_get_inet_address (bare) : NULL;
-      g_autoptr(GSocketAddress) socket_address = NULL;
+      g_autoptr(GSocketAddress) socket_address =
+        bare != NULL ? punch_multiaddr_to_inet_socket_address (bare, NULL, NULL) : NULL;
+      GInetSocketAddress *inet;
+      GInetAddress *ip;
       g_autoptr(GPtrArray) ips = NULL;
-      guint16 port;
 
-      if (ip == NULL)
-        continue;
-      {
-        g_autoptr(GSocketAddress) listening = punch_multiaddr_to_inet_socket_address (bare, NULL, NULL);
-
-        if (listening != NULL)
-          {
-            /* family << 16 | port */
-            guint32 key = (guint32) g_inet_address_get_family (ip) << 16 |
-                          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (listening));
-
-            g_array_append_val (listen_ports, key);
-          }
-      }
-      if (!g_inet_address_get_is_any (ip))
-        {
-          if (!contains_address (addresses, bare))
-            {
-              g_ptr_array_add (addresses, punch_multiaddr_ref (bare));
-              g_ptr_array_add (out_origins, GUINT_TO_POINTER (PUNCH_ADDRESS_ORIGIN_LISTEN));
-            }
-          continue;
-        }
-      socket_address = punch_multiaddr_to_inet_socket_address (bare, NULL, NULL);
       if (socket_address == NULL)
         continue;
-      port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (socket_address));
+      inet = G_INET_SOCKET_ADDRESS (socket_address);
+      ip = g_inet_socket_address_get_address (inet);
+      g_ptr_array_add (listening, g_object_ref (inet));
+      if (!g_inet_address_get_is_any (ip))
+        {
+          add_address (addresses, out_origins, bare, PUNCH_ADDRESS_ORIGIN_LISTEN);
+          continue;
+        }
       ips = connection_local_ips (self, g_inet_address_get_family (ip));
       for (guint j = 0; j < ips->len; j++)
         {
-          g_autoptr(GSocketAddress) concrete =
-            g_inet_socket_address_new (g_ptr_array_index (ips, j), port);
           g_autoptr(PunchMultiaddr) address =
-            punch_multiaddr_new_from_inet_socket_address (G_INET_SOCKET_ADDRESS (concrete),
-                                                          PUNCH_MULTIADDR_PROTOCOL_TCP);
+            tcp_multiaddr (g_ptr_array_index (ips, j), g_inet_socket_address_get_port (inet));
 
-          if (address != NULL && !contains_address (addresses, address))
-            {
-              g_ptr_array_add (addresses, g_steal_pointer (&address));
-              g_ptr_array_add (out_origins, GUINT_TO_POINTER (PUNCH_ADDRESS_ORIGIN_LISTEN));
-            }
+          add_address (addresses, out_origins, address, PUNCH_ADDRESS_ORIGIN_LISTEN);
         }
     }
 
@@ -397,17 +384,15 @@ tcp_addresses (PunchAgent *self,
     {
       g_autoptr(GInetAddress) ip = punch_multiaddr_get_inet_address (g_ptr_array_index (observed, i));
 
-      for (guint j = 0; ip != NULL && j < listen_ports->len; j++)
+      for (guint j = 0; ip != NULL && j < listening->len; j++)
         {
-          guint32 key = g_array_index (listen_ports, guint32, j);
-          g_autoptr(GSocketAddress) forwarded = NULL;
+          GInetSocketAddress *inet = g_ptr_array_index (listening, j);
           g_autoptr(PunchMultiaddr) address = NULL;
 
-          if (key >> 16 != (guint32) g_inet_address_get_family (ip))
+          if (g_inet_address_get_family (g_inet_socket_address_get_address (inet)) !=
+              g_inet_address_get_family (ip))
             continue;
-          forwarded = g_inet_socket_address_new (ip, key & 0xffff);
-          address = punch_multiaddr_new_from_inet_socket_address (G_INET_SOCKET_ADDRESS (forwarded),
-                                                                  PUNCH_MULTIADDR_PROTOCOL_TCP);
+          address = tcp_multiaddr (ip, g_inet_socket_address_get_port (inet));
           add_address (addresses, out_origins, address, PUNCH_ADDRESS_ORIGIN_OBSERVED);
         }
     }
@@ -790,15 +775,25 @@ on_recheck (gpointer data)
 }
 
 static void
-schedule_check (PunchAgent *self,
-                guint       seconds)
+arm_recheck (PunchAgent *self,
+             GSource    *source)
 {
   clear_source (&self->recheck_timer);
   if (!self->started)
-    return;
-  self->recheck_timer = seconds > 0 ? g_timeout_source_new_seconds (seconds) : g_idle_source_new ();
+    {
+      g_source_unref (source);
+      return;
+    }
+  self->recheck_timer = source;
   g_source_set_callback (self->recheck_timer, on_recheck, self, NULL);
   g_source_attach (self->recheck_timer, self->context);
+}
+
+static void
+schedule_check (PunchAgent *self,
+                guint       seconds)
+{
+  arm_recheck (self, seconds > 0 ? g_timeout_source_new_seconds (seconds) : g_idle_source_new ());
 }
 
 /* A round asked for by a change: right away, unless the latest round
@@ -809,27 +804,27 @@ schedule_soon (PunchAgent *self)
 {
   gint64 wait_us = self->round_started_us + MIN_ROUND_GAP_US - g_get_monotonic_time ();
 
-  clear_source (&self->recheck_timer);
-  if (!self->started)
-    return;
-  if (self->round_started_us == 0 || wait_us <= 0)
-    self->recheck_timer = g_idle_source_new ();
+  arm_recheck (self, self->round_started_us == 0 || wait_us <= 0 ?
+                     g_idle_source_new () :
+                     g_timeout_source_new ((guint) ((wait_us + 999) / 1000)));
+}
+
+/* A round is wanted: after the one under way, or soon. */
+static void
+want_round (PunchAgent *self)
+{
+  if (self->round_pending > 0)
+    self->recheck_wanted = TRUE;
   else
-    self->recheck_timer = g_timeout_source_new ((guint) ((wait_us + 999) / 1000));
-  g_source_set_callback (self->recheck_timer, on_recheck, self, NULL);
-  g_source_attach (self->recheck_timer, self->context);
+    schedule_soon (self);
 }
 
 static void
 on_addresses_changed (PunchAgent *self)
 {
   g_signal_emit (self, signals[SIGNAL_ADDRESSES_CHANGED], 0);
-  if (!self->started)
-    return;
-  if (self->round_pending > 0)
-    self->recheck_wanted = TRUE;
-  else
-    schedule_soon (self);
+  if (self->started)
+    want_round (self);
 }
 
 static void
@@ -843,12 +838,7 @@ on_identify_received (PunchIdentify     *identify,
   if (self->started && self->reachability == PUNCH_REACHABILITY_UNKNOWN &&
       punch_identify_info_has_protocol (info, PUNCH_AUTONAT_PROTOCOL_ID) &&
       !peer_in (self->asked, punch_connection_get_remote_peer_id (connection)))
-    {
-      if (self->round_pending > 0)
-        self->recheck_wanted = TRUE;
-      else
-        schedule_soon (self);
-    }
+    want_round (self);
 }
 
 /* What identify tells peers: the advertised addresses a libp2p peer can
