@@ -37,11 +37,10 @@ import sys
 HERE = os.path.dirname(os.path.realpath(__file__))
 sys.path.insert(0, HERE)
 from punchlab import Lab, run_tests  # noqa: E402
+from autonat import SERVER_PORT as PORT, reach, start_servers  # noqa: E402
 
-PUNCH = os.environ.get("PUNCH", "punch")
 INTEROP = os.path.join(os.path.dirname(HERE), "interop")
 PEER = os.path.join(INTEROP, "autonat-peer.mjs")
-PORT = 4001
 TESTS = {}
 
 
@@ -88,13 +87,8 @@ def test_punch_client():
 
         sites = {"public": lab.add_site("p", nat="public"),
                  "cone": lab.add_site("c", nat="cone")}
-        procs = {}
-        for kind, site in sites.items():
-            argv = [PUNCH, "reach", "--listen", f"/ip4/0.0.0.0/tcp/{PORT}", "--json",
-                    "--threshold", str(len(servers)), "--timeout", "90"]
-            for addr in servers:
-                argv += ["--server", addr]
-            procs[kind] = site.host.spawn(argv, name=f"reach-{kind}")
+        procs = {kind: reach(site.host, servers, threshold=len(servers), timeout=90)
+                 for kind, site in sites.items()}
         verdicts = {}
         for kind, proc in procs.items():
             verdicts[kind] = proc.wait_event("verdict", timeout=100)
@@ -136,14 +130,8 @@ def test_punch_client():
 def test_js_client():
     node = node_binary()
     with Lab() as lab:
-        hosts = [lab.add_public_host(f"s{i}") for i in range(1, 9)]
-        procs = [h.spawn([PUNCH, "serve", "--listen", f"/ip4/{h.ip}/tcp/{PORT}",
-                          "--autonat-service", "--autonat-allow-private",
-                          "--autonat-dial-timeout", "5", "--json"], name=f"serve-{h.name}")
-                 for h in hosts]
-        servers = [p.wait_event("listening", timeout=15) for p in procs]
-        server_ids = {ev["peer_id"] for ev in servers}
-        server_addrs = [ev["addrs"][0] for ev in servers]
+        _, server_addrs, _ = start_servers(lab, n=8, dial_timeout=5)
+        server_ids = {addr.rsplit("/p2p/", 1)[1] for addr in server_addrs}
         connect = []
         for addr in server_addrs:
             connect += ["--connect", addr]
