@@ -841,37 +841,48 @@ on_identify_received (PunchIdentify     *identify,
     want_round (self);
 }
 
+/* The addresses worth telling peers (see
+ * punch_agent_get_advertised_addresses()); @tcp_only leaves out the UDP
+ * ICE candidates. */
+static GPtrArray *
+advertised_addresses (PunchAgent *self,
+                      gboolean    tcp_only)
+{
+  g_autoptr(GPtrArray) addresses = punch_agent_get_addresses (self);
+  g_autoptr(GPtrArray) relayed = NULL;
+  GPtrArray *advertised = g_ptr_array_new_with_free_func ((GDestroyNotify) punch_multiaddr_unref);
+
+  for (guint i = 0; i < addresses->len; i++)
+    {
+      PunchAgentAddress *address = g_ptr_array_index (addresses, i);
+      gboolean confirmed = address->reachability == PUNCH_REACHABILITY_PUBLIC;
+      gboolean tcp = address->origin == PUNCH_ADDRESS_ORIGIN_LISTEN ||
+                     address->origin == PUNCH_ADDRESS_ORIGIN_OBSERVED;
+
+      if (tcp_only && !tcp)
+        continue;
+      if (!confirmed && (self->reachability == PUNCH_REACHABILITY_PRIVATE ||
+                         address->origin == PUNCH_ADDRESS_ORIGIN_OBSERVED))
+        continue;
+      g_ptr_array_add (advertised, punch_multiaddr_ref (address->multiaddr));
+    }
+  relayed = punch_relay_client_get_relayed_addresses (self->relay_client);
+  for (guint i = 0; i < relayed->len; i++)
+    g_ptr_array_add (advertised, punch_multiaddr_ref (g_ptr_array_index (relayed, i)));
+  return advertised;
+}
+
 /* What identify tells peers: the advertised addresses a libp2p peer can
  * dial (TCP listen addresses, observed ones AutoNAT confirmed, relayed
  * ones); the UDP candidates go to peers through Punch's own signaling. */
 static void
 update_identify (PunchAgent *self)
 {
-  g_autoptr(GPtrArray) addresses = NULL;
   g_autoptr(GPtrArray) announced = NULL;
-  g_autoptr(GPtrArray) relayed = NULL;
 
   if (!self->started || self->host == NULL)
     return;
-  addresses = punch_agent_get_addresses (self);
-  announced = g_ptr_array_new_with_free_func ((GDestroyNotify) punch_multiaddr_unref);
-  for (guint i = 0; i < addresses->len; i++)
-    {
-      PunchAgentAddress *address = g_ptr_array_index (addresses, i);
-      gboolean confirmed = address->reachability == PUNCH_REACHABILITY_PUBLIC;
-
-      if (address->origin == PUNCH_ADDRESS_ORIGIN_OBSERVED && !confirmed)
-        continue;
-      if (address->origin != PUNCH_ADDRESS_ORIGIN_LISTEN &&
-          address->origin != PUNCH_ADDRESS_ORIGIN_OBSERVED)
-        continue;
-      if (self->reachability == PUNCH_REACHABILITY_PRIVATE && !confirmed)
-        continue;
-      g_ptr_array_add (announced, punch_multiaddr_ref (address->multiaddr));
-    }
-  relayed = punch_relay_client_get_relayed_addresses (self->relay_client);
-  for (guint i = 0; i < relayed->len; i++)
-    g_ptr_array_add (announced, punch_multiaddr_ref (g_ptr_array_index (relayed, i)));
+  announced = advertised_addresses (self, TRUE);
   punch_identify_set_advertised_addresses (punch_identify_get_for_host (self->host), announced);
 }
 
@@ -1721,27 +1732,7 @@ punch_agent_get_addresses (PunchAgent *self)
 GPtrArray *
 punch_agent_get_advertised_addresses (PunchAgent *self)
 {
-  g_autoptr(GPtrArray) addresses = NULL;
-  g_autoptr(GPtrArray) relayed = NULL;
-  GPtrArray *advertised;
-
   g_return_val_if_fail (PUNCH_IS_AGENT (self), NULL);
 
-  addresses = punch_agent_get_addresses (self);
-  advertised = g_ptr_array_new_with_free_func ((GDestroyNotify) punch_multiaddr_unref);
-  for (guint i = 0; i < addresses->len; i++)
-    {
-      PunchAgentAddress *address = g_ptr_array_index (addresses, i);
-
-      gboolean confirmed = address->reachability == PUNCH_REACHABILITY_PUBLIC;
-
-      if (!confirmed && (self->reachability == PUNCH_REACHABILITY_PRIVATE ||
-                         address->origin == PUNCH_ADDRESS_ORIGIN_OBSERVED))
-        continue;
-      g_ptr_array_add (advertised, punch_multiaddr_ref (address->multiaddr));
-    }
-  relayed = punch_relay_client_get_relayed_addresses (self->relay_client);
-  for (guint i = 0; i < relayed->len; i++)
-    g_ptr_array_add (advertised, punch_multiaddr_ref (g_ptr_array_index (relayed, i)));
-  return advertised;
+  return advertised_addresses (self, FALSE);
 }
