@@ -58,7 +58,9 @@ unknown_fields_valid (const ProtobufCMessage *message)
   return TRUE;
 }
 
-/* Reads a varint at *pos; FALSE when it runs past @len or 10 bytes. */
+/* Reads a protobuf varint at *pos; FALSE when it runs past @len or 10
+ * bytes. Not punch_varint_decode(): multiformats varints are at most 9
+ * bytes and minimal, protobuf's may be neither (protobuf-c accepted them). */
 static gboolean
 read_varint (const guint8 *data,
              gsize         len,
